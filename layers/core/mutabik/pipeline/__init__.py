@@ -1,0 +1,1 @@
+"""What each function does, as plain functions over the stores: intake, mapping, pushing, redrive."""

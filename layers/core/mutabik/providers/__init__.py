@@ -1,0 +1,35 @@
+"""Destinations: one module per accounting or e-document provider, each a `Provider`.
+
+A new provider is one new module here that defines a subclass with its `name`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from functools import cache
+
+from mutabik.providers.base import Provider
+from mutabik.providers.exceptions import UnknownProviderError
+
+__all__ = ["available_providers", "provider_class"]
+
+_NOT_PROVIDERS = frozenset({"base", "exceptions"})
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@cache
+def available_providers() -> frozenset[str]:
+    return frozenset(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_PROVIDERS)
+
+
+@cache
+def provider_class(name: str) -> type[Provider]:
+    if not _NAME.match(name) or name not in available_providers():
+        raise UnknownProviderError(f"unknown provider {name[:40]!r}")
+    module = importlib.import_module(f"{__name__}.{name}")
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, Provider) and getattr(value, "name", "") == name:
+            return value
+    raise UnknownProviderError(f"provider module {name!r} defines no Provider named {name!r}")

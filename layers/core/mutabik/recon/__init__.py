@@ -1,0 +1,1 @@
+"""Reconciliation: what was received against what was issued, per tenant and day."""

@@ -1,0 +1,112 @@
+"""Daily reconciliation of deliveries: each accepted delivery has its documents, or a DLQ entry with a reason."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+from mutabik.pipeline.services import Services
+from mutabik.store.deliveries import DeliveryState
+from mutabik.store.queues import Queue
+
+__all__ = ["dead_letters", "reconcile_tenant", "report_key", "resolve_day", "write_report"]
+
+#: A delivery younger than this may still be on its way through the queues.
+IN_FLIGHT = timedelta(minutes=30)
+
+
+def resolve_day(value: str | None, today: date) -> date:
+    """`yesterday` (what the daily schedule sends), `today`, or an ISO date."""
+    if value in (None, "", "yesterday"):
+        return today - timedelta(days=1)
+    if value == "today":
+        return today
+    return date.fromisoformat(str(value))
+
+
+def dead_letters(dlq: Queue, *, limit: int = 1000) -> dict[tuple[str, str, str], str]:
+    """Deliveries waiting in a DLQ, by (tenant, source, delivery id), with the reason given when known.
+    Peeks with a zero visibility timeout so the messages stay where they are."""
+    found: dict[tuple[str, str, str], str] = {}
+    seen: set[str] = set()
+    for _ in range(max(1, limit // 10)):
+        response = dlq.client.receive_message(
+            QueueUrl=dlq.url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
+        )
+        fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            try:
+                body = json.loads(message["Body"])
+                ident = (body["tenant"], body["source"], body["delivery_id"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            attributes: dict[str, Any] = dict(message.get("MessageAttributes", {}))
+            reason = str(attributes.get("reason", {}).get("StringValue", ""))
+            found[ident] = reason
+    return found
+
+
+def reconcile_tenant(tenant: str, day: date, services: Services) -> dict[str, Any]:
+    """Account for every delivery of the tenant's day. `unaccounted` lists those with no document and no
+    reason: the ones a person must look at."""
+    deliveries = services.deliveries.list_day(tenant, day)
+    dlq = dead_letters(services.ingest_dlq)
+    now = services.clock()
+    states: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    dead_lettered: list[dict[str, str]] = []
+    unaccounted: list[dict[str, str]] = []
+    not_final: list[dict[str, str]] = []
+    for record in deliveries:
+        ident = {"source": record.source, "delivery_id": record.delivery_id, "topic": record.topic}
+        in_dlq = (record.tenant, record.source, record.delivery_id) in dlq
+        if record.state is DeliveryState.MAPPED:
+            states["mapped"] += 1
+            for key in record.documents:
+                document = services.documents.get(key)
+                status = document.status.value if document else "MISSING"
+                statuses[status] += 1
+                if document is None or status in ("PENDING", "SUBMITTING"):
+                    not_final.append({**ident, "document": key, "status": status})
+        elif record.state in (DeliveryState.IGNORED, DeliveryState.HELD):
+            states[record.state.value.lower()] += 1
+        elif record.state is DeliveryState.FAILED or in_dlq:
+            states["dead_lettered"] += 1
+            reason = record.reason or dlq.get((record.tenant, record.source, record.delivery_id), "")
+            dead_lettered.append({**ident, "reason": reason or "no reason recorded"})
+        elif now - record.received_at < IN_FLIGHT:
+            states["in_flight"] += 1
+        else:
+            states["unaccounted"] += 1
+            unaccounted.append({**ident, "state": record.state.value, "last_error": record.reason})
+    return {
+        "tenant": tenant,
+        "date": day.isoformat(),
+        "deliveries": len(deliveries),
+        "delivery_states": dict(states),
+        "document_statuses": dict(statuses),
+        "dead_lettered": dead_lettered,
+        "not_final": not_final,
+        "unaccounted": unaccounted,
+        "ok": not unaccounted,
+    }
+
+
+def report_key(day: str) -> str:
+    return f"reports/reconciliation/{day}.json"
+
+
+def write_report(day: str, results: list[dict[str, Any]], services: Services) -> dict[str, Any]:
+    report = {
+        "date": day,
+        "generated_at": services.clock().isoformat(),
+        "ok": all(r.get("ok") for r in results),
+        "tenants": results,
+    }
+    key = services.blobs.put_json(report_key(day), report)
+    return {"bucket": services.blobs.bucket, "key": key, "ok": report["ok"], "tenants": len(results)}
