@@ -21,7 +21,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 @cache
 def available_sources() -> frozenset[str]:
-    return frozenset(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_SENDERS)
+    # Modules starting with `_` are helpers shared by senders, not senders.
+    modules = pkgutil.iter_modules(__path__)
+    return frozenset(m.name for m in modules if m.name not in _NOT_SENDERS and not m.name.startswith("_"))
 
 
 @cache

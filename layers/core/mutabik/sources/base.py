@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mutabik.model.events import CanonicalEvent
 from mutabik.sources.exceptions import PayloadError, SignatureError
@@ -23,6 +23,7 @@ __all__ = [
     "Clock",
     "Delivery",
     "Reply",
+    "SenderShape",
     "SourceContext",
     "WebhookSource",
     "basic_auth_header",
@@ -46,6 +47,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class SenderShape(BaseModel):
+    """Base of every sender's payload models: senders add fields over time, we read what we need."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One HTTP delivery as it reached us: header names lower-cased, the body as the exact bytes signed."""
@@ -56,6 +63,9 @@ class Delivery:
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
     received_at: datetime | None = None
+    #: What follows `/v1/webhooks/{source}/{tenant}` in the URL, without slashes at either end. Senders that
+    #: call one path per event under a base URL (Hepsiburada) say the event here; empty for everyone else.
+    path: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
