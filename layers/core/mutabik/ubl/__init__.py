@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mutabik.ubl.despatch import build_despatch_advice, render_despatch_advice
+    from mutabik.ubl.despatch import Carrier, build_despatch_advice, render_despatch_advice
     from mutabik.ubl.errors import (
         DocumentRuleError,
         Failure,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mutabik.ubl.validate import check_schematron, check_xsd, validate_schematron, validate_xsd
 
 __all__ = [
+    "Carrier",
     "DocumentRuleError",
     "ExchangeRateError",
     "ExportDetails",
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "Carrier": "despatch",
     "build_despatch_advice": "despatch",
     "render_despatch_advice": "despatch",
     "DocumentRuleError": "errors",

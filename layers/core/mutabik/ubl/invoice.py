@@ -17,13 +17,26 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from mutabik.model.commerce import Line, LineKind, Order, Refund, WebSale
-from mutabik.model.party import Address, Party, validate_tax_id
+from mutabik.model.party import Address, Party
 from mutabik.tax.codes import KDV_TAX_TYPE
 from mutabik.tax.decompose import TaxBreakdown, TaxedLine, decompose
 from mutabik.tax.words import amount_in_words
-from mutabik.ubl.errors import DocumentRuleError, PartyError
+from mutabik.ubl.errors import DocumentRuleError
 from mutabik.ubl.types import InvoiceType, Profile, type_rule
-from mutabik.ubl.xml import CAC, CBC, EXT, INVOICE_NS, NSMAP, UNSIGNED_NS, address, amount, decimal_text, party, sub
+from mutabik.ubl.xml import (
+    CAC,
+    CBC,
+    INVOICE_NS,
+    NSMAP,
+    address,
+    amount,
+    check_party,
+    decimal_text,
+    party,
+    signature,
+    sub,
+    unsigned_extensions,
+)
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -166,11 +179,11 @@ def build_invoice(
         raise DocumentRuleError(f"invoice ID {number!r} must look like ABC{issue_date.year}000000001", field="number")
     if int(number_year.group(1)) != issue_date.year:
         raise DocumentRuleError(f"invoice ID {number} carries another year than {issue_date}", field="number")
-    _check_party(seller, "seller")
+    check_party(seller, "seller")
     buyer = buyer or (source.buyer if isinstance(source, Order) else None)
     if buyer is None:
         raise DocumentRuleError("a refund carries no buyer: pass the buyer of the returned order", field="buyer")
-    _check_party(buyer, "buyer")
+    check_party(buyer, "buyer")
     if rule.refers_to_invoice and returned_invoice is None:
         raise DocumentRuleError(f"a {invoice_type} invoice must name the invoice it returns", field="returned_invoice")
     if returned_invoice is not None and not _NUMBER.match(returned_invoice.number):
@@ -206,9 +219,10 @@ def build_invoice(
                     "IHRACAT lines need a 12-digit GTİP code", field="export.customs_codes", line=line.number
                 )
 
-    namespaces: dict[str | None, str] = {None: INVOICE_NS, **NSMAP}
+    namespaces: dict[str | None, str] = {None: INVOICE_NS}
+    namespaces.update(NSMAP)
     root = etree.Element(f"{{{INVOICE_NS}}}Invoice", nsmap=namespaces)
-    _extensions(root)
+    unsigned_extensions(root)
     sub(root, CBC + "UBLVersionID", "2.1")
     sub(root, CBC + "CustomizationID", "TR1.2")
     sub(root, CBC + "ProfileID", profile.value)
@@ -236,7 +250,7 @@ def build_invoice(
     web_sale = source.web_sale if isinstance(source, Order) else None
     if profile is Profile.EARSIVFATURA:
         _send_type(root, issue_date)
-    _signature(root, seller, number)
+    signature(root, seller, number)
     website = web_sale.website if web_sale and profile is Profile.EARSIVFATURA else ""
     party(sub(root, CAC + "AccountingSupplierParty"), seller, website=website)
     if profile is Profile.IHRACAT:
@@ -260,14 +274,6 @@ def build_invoice(
     for line in breakdown.lines:
         _invoice_line(root, line, currency, export if profile is Profile.IHRACAT else None, ship_to)
     return InvoiceDocument(root, breakdown, profile, invoice_type, currency)
-
-
-def _check_party(who: Party, role: str) -> None:
-    # Party validates on construction; a model_construct()ed or deserialised-unchecked party is caught here.
-    try:
-        validate_tax_id(who.tax_id)
-    except ValueError as exc:
-        raise PartyError(str(exc), field=f"{role}.tax_id") from exc
 
 
 def _check_type_rules(lines: Sequence[Line], breakdown: TaxBreakdown, invoice_type: InvoiceType) -> None:
@@ -327,31 +333,12 @@ def _notes(source: Order | Refund, breakdown: TaxBreakdown, currency: str) -> li
     return notes
 
 
-def _extensions(root: _Element) -> None:
-    # GİB's XSD requires ext:UBLExtensions with one element inside ExtensionContent; an empty one fails, and so
-    # does leaving it out. The signer (integrator or our signing step) replaces the placeholder with ds:Signature.
-    content = sub(sub(sub(root, EXT + "UBLExtensions"), EXT + "UBLExtension"), EXT + "ExtensionContent")
-    etree.SubElement(content, f"{{{UNSIGNED_NS}}}Unsigned", nsmap={"mtb": UNSIGNED_NS})
-
-
 def _send_type(root: _Element, issue_date: date) -> None:
     # e-Arşiv Fatura kılavuzu: the way the invoice reaches the buyer (ELEKTRONIK / KAGIT) as SEND_TYPE.
     reference = sub(root, CAC + "AdditionalDocumentReference")
     sub(reference, CBC + "ID", "ELEKTRONIK")
     sub(reference, CBC + "IssueDate", issue_date.isoformat())
     sub(reference, CBC + "DocumentTypeCode", "SEND_TYPE")
-
-
-def _signature(root: _Element, seller: Party, number: str) -> None:
-    # cac:Signature is mandatory in the XSD; it names who signs and where the XAdES signature will be.
-    signature = sub(root, CAC + "Signature")
-    sub(signature, CBC + "ID", seller.tax_id, schemeID="VKN_TCKN")
-    signatory = sub(signature, CAC + "SignatoryParty")
-    scheme = "TCKN" if len(seller.tax_id) == 11 else "VKN"
-    sub(sub(signatory, CAC + "PartyIdentification"), CBC + "ID", seller.tax_id, schemeID=scheme)
-    address(signatory, CAC + "PostalAddress", seller.address)
-    attachment = sub(sub(signature, CAC + "DigitalSignatureAttachment"), CAC + "ExternalReference")
-    sub(attachment, CBC + "URI", f"#Signature_{number}")
 
 
 def _export_buyer(parent: _Element, buyer: Party) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from mutabik.model.money import round_kurus
-from mutabik.model.party import Address, Party, PartyKind
+from mutabik.model.party import Address, Party, PartyKind, validate_tax_id
+from mutabik.ubl.errors import PartyError
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -21,11 +21,14 @@ __all__ = [
     "NSMAP",
     "address",
     "amount",
+    "check_party",
     "decimal_text",
     "parse",
     "party",
     "safe_parser",
+    "signature",
     "sub",
+    "unsigned_extensions",
 ]
 
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -67,10 +70,6 @@ def amount(parent: _Element, tag: str, value: Decimal, currency: str) -> _Elemen
     return sub(parent, tag, format(round_kurus(value), "f"), currencyID=currency)
 
 
-def iso(day: date) -> str:
-    return day.isoformat()
-
-
 def address(parent: _Element, tag: str, where: Address) -> _Element:
     node = sub(parent, tag)
     if where.street:
@@ -110,3 +109,30 @@ def party(parent: _Element, who: Party, *, website: str = "") -> _Element:
         sub(person, CBC + "FirstName", who.first_name)
         sub(person, CBC + "FamilyName", who.family_name)
     return node
+
+
+def check_party(who: Party, role: str) -> None:
+    # Party validates on construction; a model_construct()ed or deserialised-unchecked party is caught here.
+    try:
+        validate_tax_id(who.tax_id)
+    except ValueError as exc:
+        raise PartyError(str(exc), field=f"{role}.tax_id") from exc
+
+
+def unsigned_extensions(root: _Element) -> None:
+    # GİB's XSD requires ext:UBLExtensions with one element inside ExtensionContent; an empty one fails, and so
+    # does leaving it out. The signer (integrator or our signing step) replaces the placeholder with ds:Signature.
+    content = sub(sub(sub(root, EXT + "UBLExtensions"), EXT + "UBLExtension"), EXT + "ExtensionContent")
+    etree.SubElement(content, f"{{{UNSIGNED_NS}}}Unsigned", nsmap={"mtb": UNSIGNED_NS})
+
+
+def signature(root: _Element, seller: Party, number: str) -> None:
+    # cac:Signature is mandatory in the XSD; it names who signs and where the XAdES signature will be.
+    signature = sub(root, CAC + "Signature")
+    sub(signature, CBC + "ID", seller.tax_id, schemeID="VKN_TCKN")
+    signatory = sub(signature, CAC + "SignatoryParty")
+    scheme = "TCKN" if len(seller.tax_id) == 11 else "VKN"
+    sub(sub(signatory, CAC + "PartyIdentification"), CBC + "ID", seller.tax_id, schemeID=scheme)
+    address(signatory, CAC + "PostalAddress", seller.address)
+    attachment = sub(sub(signature, CAC + "DigitalSignatureAttachment"), CAC + "ExternalReference")
+    sub(attachment, CBC + "URI", f"#Signature_{number}")
