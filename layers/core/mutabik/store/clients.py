@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -14,14 +15,23 @@ if TYPE_CHECKING:
 __all__ = ["dynamodb", "reset", "s3", "secretsmanager", "sqs"]
 
 
+_creating = threading.Lock()
+
+
 @cache
 def _client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    # boto3's default session is not thread-safe while it builds a client (the local runtime uses threads).
+    with _creating:
+        return _build(service, boto3, Config)
+
+
+def _build(service: str, boto3: Any, Config: Any) -> Any:  # noqa: N803 - the class, passed in lazily
     # Standard retry mode backs off on throttling; endpoint and region come from the environment
     # (AWS_ENDPOINT_URL points every client at moto in the local runtime).
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))  # type: ignore[call-overload]
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 def dynamodb() -> DynamoDBClient:
