@@ -29,7 +29,10 @@ PACKAGES = {
     "xsdrt": "https://ebelge.gib.gov.tr/dosyalar/kilavuzlar/UBL-TR1.2.1_Paketi.zip",
     "schematron": "https://ebelge.gib.gov.tr/dosyalar/kilavuzlar/e-FaturaPaketi.zip",
 }
-SHARED_FOLDERS = {"xsdrt": SHARED / "UBLTR_1.2.1_Paketi" / "xsdrt", "schematron": SHARED / "e-FaturaPaketi" / "schematron"}
+SHARED_FOLDERS = {
+    "xsdrt": SHARED / "UBLTR_1.2.1_Paketi" / "xsdrt",
+    "schematron": SHARED / "e-FaturaPaketi" / "schematron",
+}
 SUFFIXES = {"xsdrt": ".xsd", "schematron": ".xml"}
 TIMEOUT_SECONDS = 60.0
 

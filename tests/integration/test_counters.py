@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-
 from mutabik.store.counters import MAX_SEQUENCE, CounterExhaustedError, InvoiceCounters, format_invoice_number
 from mutabik.store.keys import counter_key
 
