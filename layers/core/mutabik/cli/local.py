@@ -18,7 +18,8 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("local", help="run the local runtime (moto + our handlers) with a demo tenant")
     parser.add_argument("--root", type=Path, default=Path("."), help="the project folder (template.yaml, events/)")
     parser.add_argument("--port", type=int, default=3000, help="loopback port of the HTTP API (0: any free one)")
-    parser.add_argument("--once", action="store_true", help="send the sample order, wait for its document, exit")
+    parser.add_argument("--once", action="store_true", help="run the demo, exit 0 only if every document is final")
+    parser.add_argument("--no-demo", action="store_true", help="start without sending the sample order")
     parser.add_argument(
         "--event",
         type=Path,
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mutabik_local.demo import DEMO_TENANT, post_event, seed_demo_tenant
+    from mutabik_local.demo import DEMO_TENANT, seed_demo_tenant
     from mutabik_local.runtime import LocalRuntime
 
     from mutabik.pipeline.services import Services
@@ -54,32 +55,35 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  Shopify secret to sign with: {secret}")
         print("  try: mutabik send events/shopify/orders-paid.json && mutabik documents")
-        if not args.once:
-            stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
-            return 0
-        events = args.event or [root / "events/shopify/orders-paid.json"]
-        for path in events:
-            response = post_event(runtime.webhook_base, json.loads(path.read_text()), services)
-            print(f"  sent {path.name}: {response.status_code} {response.text}")
-        runtime.settle(timeout=60)
-        from mutabik.cli.documents import print_documents, todays_documents
-        from mutabik.pipeline.pushing import build_provider
-
-        documents = todays_documents(services, DEMO_TENANT)
-        print_documents(documents)
-        final = [
-            d
-            for d in documents
-            if d.status.is_final or (build_provider(d, services).final_on_submit and d.status == "SUBMITTED")
-        ]
-        ok = bool(documents) and len(final) == len(documents)
-        print(
-            "demo: every document reached its final status" if ok else "demo: documents are not final", file=sys.stderr
+        ok = (
+            True if args.no_demo else _demo(runtime, services, args.event or [root / "events/shopify/orders-paid.json"])
         )
-        return 0 if ok else 1
+        if args.once:
+            return 0 if ok else 1
+        print("serving; Ctrl-C to stop")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        return 0
     finally:
         runtime.stop()
         (root / ".local/runtime.json").unlink(missing_ok=True)
+
+
+def _demo(runtime: Any, services: Any, events: list[Path]) -> bool:
+    """Send the sample events, wait for the pipeline to settle, print the documents; True if all are final."""
+    from mutabik_local.demo import DEMO_TENANT, post_event
+
+    from mutabik.cli.documents import print_documents, todays_documents
+    from mutabik.providers import is_settled
+
+    for path in events:
+        response = post_event(runtime.webhook_base, json.loads(path.read_text()), services)
+        print(f"  sent {path.name}: {response.status_code} {response.text}")
+    runtime.settle(timeout=60)
+    documents = todays_documents(services, DEMO_TENANT)
+    print_documents(documents)
+    ok = bool(documents) and all(is_settled(d) for d in documents)
+    print("demo: every document reached its final status" if ok else "demo: documents are not final", file=sys.stderr)
+    return ok

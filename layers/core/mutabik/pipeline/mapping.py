@@ -13,7 +13,7 @@ from mutabik.model.document import Document, DocumentType, document_uuid
 from mutabik.model.events import CanonicalEvent, EventKind
 from mutabik.pipeline.intake import IngestMessage
 from mutabik.pipeline.services import Services
-from mutabik.providers import provider_class
+from mutabik.providers import is_settled, provider_class
 from mutabik.providers.base import CAPABILITY_FOR
 from mutabik.sources import get_source
 from mutabik.sources.base import SourceContext
@@ -125,8 +125,8 @@ def _create_and_queue(
             payload=planned.payload,
         )
     )
-    # A replayed delivery finds its documents; only those not yet final go to the pusher again.
-    if not document.status.is_final:
+    # A replayed delivery finds its documents; only those not yet settled go to the pusher again.
+    if not is_settled(document):
         services.push_queue.send({"key": key})
     logger.info("document planned", extra={"key": key, "created": created, "status": document.status})
     return document

@@ -10,10 +10,11 @@ import pkgutil
 import re
 from functools import cache
 
-from mutabik.providers.base import Provider
+from mutabik.model.document import Document, DocumentStatus
+from mutabik.providers.base import Capability, Provider
 from mutabik.providers.exceptions import UnknownProviderError
 
-__all__ = ["available_providers", "provider_class"]
+__all__ = ["available_providers", "is_settled", "provider_class"]
 
 _NOT_PROVIDERS = frozenset({"base", "exceptions"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -33,3 +34,13 @@ def provider_class(name: str) -> type[Provider]:
         if isinstance(value, type) and issubclass(value, Provider) and getattr(value, "name", "") == name:
             return value
     raise UnknownProviderError(f"provider module {name!r} defines no Provider named {name!r}")
+
+
+def is_settled(document: Document) -> bool:
+    """Whether nothing more will happen to the document: a final status, or SUBMITTED at a provider that
+    gives no later verdict (the export provider, for one)."""
+    if document.status.is_final:
+        return True
+    return document.status is DocumentStatus.SUBMITTED and (
+        Capability.STATUS not in provider_class(document.provider).capabilities
+    )

@@ -1,0 +1,115 @@
+"""The webhook function against moto: what it answers, and what it enqueues (or, refusing, does not)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support import drain, shopify_delivery, shopify_order
+
+
+def call(runtime: Any, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    _, event = runtime.http.event("POST", path, headers, body)
+    return runtime.host.invoke("WebhookFunction", event)
+
+
+@pytest.fixture(autouse=True)
+def _empty_ingest(runtime: Any) -> None:
+    drain(runtime, "IngestQueue")
+
+
+def test_signed_delivery_is_accepted_and_enqueued_once(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(shopify_order())
+    first = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)
+    again = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)
+
+    assert (first["statusCode"], json.loads(first["body"])) == (202, {"status": "accepted"})
+    assert (again["statusCode"], json.loads(again["body"])) == (202, {"status": "duplicate"})
+    messages = drain(runtime, "IngestQueue")
+    assert len(messages) == 1
+    assert messages[0]["delivery_id"] == headers["x-shopify-webhook-id"]
+    assert "x-shopify-hmac-sha256" in messages[0]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status"),
+    [
+        (lambda body, headers: (body + b" ", headers), 401),
+        (lambda body, headers: (body, {**headers, "x-shopify-hmac-sha256": "AAAA"}), 401),
+        (lambda body, headers: (body, {k: v for k, v in headers.items() if k != "x-shopify-hmac-sha256"}), 401),
+    ],
+    ids=["tampered body", "wrong signature", "missing signature"],
+)
+def test_refused_deliveries_enqueue_nothing(runtime: Any, tenant: Any, tamper: Any, status: int) -> None:
+    body, headers = tamper(*shopify_delivery(shopify_order()))
+    response = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)
+    assert response["statusCode"] == status
+    assert json.loads(response["body"])["error"]
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_wrong_secret_is_401(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(shopify_order(), secret="not-the-shops-secret")
+    assert call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)["statusCode"] == 401
+
+
+def test_unknown_tenant_and_unknown_source_are_404(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(shopify_order())
+    assert call(runtime, "/v1/webhooks/shopify/nobody", body, headers)["statusCode"] == 404
+    assert call(runtime, f"/v1/webhooks/nosuchshop/{tenant.tenant}", body, headers)["statusCode"] == 404
+    assert call(runtime, f"/v1/webhooks/base/{tenant.tenant}", body, headers)["statusCode"] == 404
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_a_body_shopify_would_not_send_is_422_with_the_field(runtime: Any, tenant: Any) -> None:
+    order = shopify_order()
+    order["line_items"][0]["quantity"] = -1
+    body, headers = shopify_delivery(order)
+    response = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["path"] == "line_items.0.quantity"
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_not_json_is_422(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(b"<order/>")
+    response = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)
+    assert response["statusCode"] == 422
+    assert "not JSON" in json.loads(response["body"])["error"]
+
+
+def test_a_body_over_the_message_limit_goes_to_s3(runtime: Any, tenant: Any, services: Any) -> None:
+    order = shopify_order(note="x" * 300_000)  # a long note: valid, and too big for one SQS message
+    body, headers = shopify_delivery(order)
+    assert call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)["statusCode"] == 202
+    (message,) = drain(runtime, "IngestQueue")
+    assert "body_b64" not in message
+    assert services.blobs.get(message["payload_ref"]) == body
+
+
+def test_a_body_over_the_source_limit_is_413(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(b"{" + b" " * (6 * 1024 * 1024) + b"}")
+    assert call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)["statusCode"] == 413
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_a_delivery_recorded_but_never_enqueued_is_enqueued_on_retry(runtime: Any, tenant: Any, services: Any) -> None:
+    """A crash between the dedupe record and the queue must not turn the sender's retry into a loss."""
+    from datetime import UTC, datetime
+
+    from mutabik.store.deliveries import DeliveryRecord, DeliveryState
+
+    body, headers = shopify_delivery(shopify_order())
+    services.deliveries.record(
+        DeliveryRecord(
+            tenant=tenant.tenant,
+            source="shopify",
+            delivery_id=headers["x-shopify-webhook-id"],
+            state=DeliveryState.RECEIVED,
+            received_at=datetime.now(UTC),
+        )
+    )
+    assert call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)["statusCode"] == 202
+    assert len(drain(runtime, "IngestQueue")) == 1

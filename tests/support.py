@@ -1,0 +1,86 @@
+"""Helpers the tests share: signed Shopify deliveries, a sample Turkish order, queue draining."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+SHOPIFY_SECRET = "test-shopify-secret"
+
+
+def shopify_order(order_id: int = 5800000000001, **changes: Any) -> dict[str, Any]:
+    """A Turkish Shopify order, KDV 20 % included: 2 × 150 + 49.90 shipping − 30 discount = 319.90 TRY."""
+    order = {
+        "id": order_id,
+        "name": f"#{order_id % 10000}",
+        "created_at": "2026-01-15T12:20:00+03:00",
+        "processed_at": "2026-01-15T12:21:00+03:00",
+        "currency": "TRY",
+        "taxes_included": True,
+        "total_price": "319.90",
+        "email": "alici@example.com",
+        "gateway": "iyzico",
+        "line_items": [
+            {
+                "id": 1,
+                "sku": "KHV-250",
+                "title": "Filtre Kahve 250 g",
+                "name": "Filtre Kahve 250 g",
+                "quantity": 2,
+                "price": "150.00",
+                "tax_lines": [{"rate": 0.2, "price": "45.00", "title": "KDV"}],
+                "discount_allocations": [{"amount": "30.00"}],
+            }
+        ],
+        "shipping_lines": [{"title": "Kargo", "price": "49.90", "tax_lines": [{"rate": 0.2, "price": "8.32"}]}],
+        "billing_address": {
+            "first_name": "Ayşe",
+            "last_name": "Yılmaz",
+            "address1": "Bağdat Caddesi 1",
+            "city": "İstanbul",
+            "province": "Kadıköy",
+            "zip": "34710",
+            "country_code": "TR",
+            "country": "Turkey",
+        },
+        "note_attributes": [{"name": "tckn", "value": "10000000146"}],
+    }
+    order.update(changes)
+    return order
+
+
+def shopify_delivery(
+    body: dict[str, Any] | bytes,
+    *,
+    topic: str = "orders/paid",
+    secret: str = SHOPIFY_SECRET,
+    webhook_id: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    digest = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    return raw, {
+        "content-type": "application/json",
+        "x-shopify-topic": topic,
+        "x-shopify-hmac-sha256": digest,
+        "x-shopify-webhook-id": webhook_id or str(uuid.uuid4()),
+        "x-shopify-shop-domain": "kahve-dukkani.myshopify.com",
+        "x-shopify-triggered-at": datetime.now(UTC).isoformat(),
+    }
+
+
+def drain(runtime: Any, queue: str) -> list[dict[str, Any]]:
+    """Receive and delete every visible message of a queue (its bodies, parsed)."""
+    url = runtime.resource(queue)
+    bodies = []
+    while True:
+        messages = runtime.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        if not messages.get("Messages"):
+            return bodies
+        for message in messages["Messages"]:
+            bodies.append({**json.loads(message["Body"]), "_attributes": message.get("MessageAttributes", {})})
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
