@@ -47,10 +47,16 @@ _GATEWAY_HEADERS = {
 
 
 def http_api_event(
-    source: str, headers: dict[str, str], body: bytes, at: datetime, name: str
+    source: str, headers: dict[str, str], body: bytes, at: datetime, name: str, rest: str = "", method: str = "POST"
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API v2 event for `POST /v1/webhooks/{source}/demo` carrying these bytes."""
-    path = f"/v1/webhooks/{source}/{TENANT}"
+    """An API Gateway HTTP API v2 event for `POST /v1/webhooks/{source}/demo` carrying these bytes.
+
+    Senders that call one path per event under a base URL (Hepsiburada) add `rest` after the tenant: those
+    events use the route `ANY /v1/webhooks/{source}/{tenant}/{proxy+}` and carry it as pathParameters.proxy.
+    """
+    path = f"/v1/webhooks/{source}/{TENANT}" + (f"/{rest}" if rest else "")
+    route = f"{'ANY' if rest else 'POST'} /v1/webhooks/{{source}}/{{tenant}}" + ("/{proxy+}" if rest else "")
+    parameters = {"source": source, "tenant": TENANT} | ({"proxy": rest} if rest else {})
     try:
         text, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -60,7 +66,7 @@ def http_api_event(
     request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mutabik:{source}:{name}"))
     return {
         "version": "2.0",
-        "routeKey": "POST /v1/webhooks/{source}/{tenant}",
+        "routeKey": route,
         "rawPath": path,
         "rawQueryString": "",
         "headers": dict(sorted(all_headers.items())),
@@ -70,19 +76,19 @@ def http_api_event(
             "domainName": "api.mutabik.example",
             "domainPrefix": "api",
             "http": {
-                "method": "POST",
+                "method": method,
                 "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "203.0.113.10",
                 "userAgent": headers.get("user-agent", "sender"),
             },
             "requestId": request_id,
-            "routeKey": "POST /v1/webhooks/{source}/{tenant}",
+            "routeKey": route,
             "stage": "$default",
             "time": at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(at.timestamp() * 1000),
         },
-        "pathParameters": {"source": source, "tenant": TENANT},
+        "pathParameters": parameters,
         "body": text,
         "isBase64Encoded": is_base64,
     }
@@ -103,9 +109,12 @@ def resign(path: Path, secrets: dict[str, str], at: datetime) -> dict[str, Any]:
     event = json.loads(path.read_text())
     source = get_source(source_name).__class__(clock=lambda: at)
     headers = {k.lower(): v for k, v in event.get("headers", {}).items() if k.lower() not in _GATEWAY_HEADERS}
-    delivery = Delivery(source=source_name, tenant=TENANT, headers=headers, body=_body(event))
+    # The path after the tenant and the method: from a stub's "path"/"method", or kept from the event.
+    rest = str(event.get("path") or (event.get("pathParameters") or {}).get("proxy") or "")
+    method = str(event.get("method") or event.get("requestContext", {}).get("http", {}).get("method") or "POST")
+    delivery = Delivery(source=source_name, tenant=TENANT, headers=headers, body=_body(event), path=rest)
     signed = source.sign(delivery, secrets[source_name])
-    return http_api_event(source_name, dict(signed.headers), signed.body, at, path.stem)
+    return http_api_event(source_name, dict(signed.headers), signed.body, at, path.stem, rest, method)
 
 
 def main(argv: list[str] | None = None) -> int:

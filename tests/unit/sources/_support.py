@@ -54,6 +54,7 @@ def sample_delivery(source: str, name: str) -> Delivery:
         headers={k.lower(): v for k, v in event["headers"].items()},
         body=raw,
         query=event.get("queryStringParameters") or {},
+        path=(event.get("pathParameters") or {}).get("proxy", ""),
     )
 
 
