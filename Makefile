@@ -51,7 +51,7 @@ bench: setup
 
 ## build: sam build (needs python3.13 on PATH; pyenv has it)
 build: setup
-	bash .ci/tools.sh sam build
+	PYENV_VERSION=3.13.0 bash .ci/tools.sh sam build
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .local .pytest_cache .mypy_cache .ruff_cache layers/core/mutabik/ubl/schemas/gib

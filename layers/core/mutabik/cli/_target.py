@@ -23,7 +23,7 @@ OUTPUT_ENV = {
     "PushQueueUrl": "PUSH_QUEUE_URL",
     "PushDLQUrl": "PUSH_DLQ_URL",
     "ReconciliationStateMachineArn": "RECONCILIATION_STATE_MACHINE_ARN",
-    "WebhookBaseUrl": "WEBHOOK_BASE_URL",
+    "HttpApiUrl": "HTTP_API_URL",
 }
 
 
@@ -60,4 +60,4 @@ def _connect_stack(stack: str) -> tuple[Services, dict[str, Any]]:
     }
     env = {name: outputs[key] for key, name in OUTPUT_ENV.items() if key in outputs}
     os.environ.update(env)
-    return Services(), {"api": env.get("WEBHOOK_BASE_URL", ""), "stack": stack, "env": env}
+    return Services(), {"api": env.get("HTTP_API_URL", "").rstrip("/"), "stack": stack, "env": env}
