@@ -1,0 +1,138 @@
+"""Amazon SP-API: EventBridge notifications, bound to the tenant's seller, into events."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from mutabik.model import OrderCancelled, PaymentCaptured, PayoutPaid, RefundCreated, ShipmentCreated
+from mutabik.sources import get_source
+from mutabik.sources.amazon import AmazonSource, seller_of
+from mutabik.sources.exceptions import PayloadError, SignatureError
+
+from ._support import CONTEXT, EVENTS, FUZZ, SECRETS, delivery, dumps, mutations, parse_only_payload_errors, payload
+
+SECRET = SECRETS["amazon"]
+ORDER_CHANGE = payload("amazon-sp-api", "ORDER_CHANGE.example.json")
+TRANSACTION_UPDATE = payload("amazon-sp-api", "TRANSACTION_UPDATE.example.json")
+
+
+def eventbridge(name: str) -> Any:
+    return json.loads(Path(EVENTS, "amazon", f"{name}.json").read_text())
+
+
+def transaction(kind: str, amount: str) -> dict[str, Any]:
+    body = json.loads(json.dumps(TRANSACTION_UPDATE, default=str))
+    update = body["Payload"]["TransactionUpdateNotification"]
+    update["TransactionType"] = kind
+    update["TotalAmount"]["CurrencyAmount"] = amount
+    return body
+
+
+@pytest.fixture
+def source() -> AmazonSource:
+    return AmazonSource()
+
+
+def test_module_is_discovered_and_is_not_http() -> None:
+    assert isinstance(get_source("amazon"), AmazonSource)
+    assert AmazonSource.http is False
+
+
+@pytest.mark.parametrize("body", [ORDER_CHANGE, TRANSACTION_UPDATE, eventbridge("order-change")])
+def test_notification_for_the_tenants_seller_verifies(source: AmazonSource, body: Any) -> None:
+    source.verify(delivery("amazon", dumps(body)), SECRET)
+
+
+def test_notification_for_another_seller_is_refused(source: AmazonSource) -> None:
+    with pytest.raises(SignatureError):
+        source.verify(delivery("amazon", dumps(ORDER_CHANGE)), json.dumps({"seller_id": "A1OTHERSELLER"}))
+
+
+def test_notification_for_another_application_is_refused(source: AmazonSource) -> None:
+    secret = json.dumps({"seller_id": "A3TH9S8BH6GOGM", "application_id": "amzn1.sellerapps.app.other"})
+    with pytest.raises(SignatureError):
+        source.verify(delivery("amazon", dumps(TRANSACTION_UPDATE)), secret)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{}", dumps({"detail": {}})])
+def test_unreadable_notifications_are_refused(source: AmazonSource, body: bytes) -> None:
+    with pytest.raises(SignatureError):
+        source.verify(delivery("amazon", body), SECRET)
+
+
+def test_delivery_id_is_the_notification_id_in_either_envelope(source: AmazonSource) -> None:
+    bare = delivery("amazon", dumps(ORDER_CHANGE))
+    wrapped = delivery("amazon", dumps(eventbridge("order-change")))
+    assert source.delivery_id(bare) == source.delivery_id(wrapped) == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
+    assert seller_of(wrapped) == "A3TH9S8BH6GOGM"
+
+
+def test_a_buyers_cancel_request_is_not_yet_a_cancellation(source: AmazonSource) -> None:
+    assert source.parse(delivery("amazon", dumps(ORDER_CHANGE)), CONTEXT) == []
+
+
+def test_canceled_order(source: AmazonSource) -> None:
+    body = json.loads(json.dumps(ORDER_CHANGE, default=str))
+    body["Payload"]["OrderChangeNotification"]["Summary"]["OrderStatus"] = "Canceled"
+    [event] = source.parse(delivery("amazon", dumps(body)), CONTEXT)
+    assert isinstance(event, OrderCancelled)
+    assert event.order_ref == "903-8868176-2219830"
+
+
+def test_shipped_order_is_a_shipment_of_its_items(source: AmazonSource) -> None:
+    [event] = source.parse(delivery("amazon", dumps(eventbridge("order-change-shipped"))), CONTEXT)
+    assert isinstance(event, ShipmentCreated)
+    assert event.shipment.order_ref == "903-8868176-2219830"
+    assert [(line.sku, line.quantity) for line in event.shipment.lines] == [("SellerSKUID1", Decimal(10))]
+
+
+def test_shipment_transaction_is_a_payment_for_the_order(source: AmazonSource) -> None:
+    [event] = source.parse(delivery("amazon", dumps(TRANSACTION_UPDATE)), CONTEXT)
+    assert isinstance(event, PaymentCaptured)
+    assert event.payment.order_ref == "8129762527551"
+    assert event.payment.amount.amount == Decimal(10)
+    assert event.payment.amount.currency == "USD"
+
+
+def test_refund_transaction(source: AmazonSource) -> None:
+    [event] = source.parse(delivery("amazon", dumps(transaction("Refund", "-4.25"))), CONTEXT)
+    assert isinstance(event, RefundCreated)
+    assert event.refund.amount.amount == Decimal("4.25")
+    assert event.refund.order_ref == "8129762527551"
+
+
+def test_transfer_transaction_is_a_payout(source: AmazonSource) -> None:
+    [event] = source.parse(delivery("amazon", dumps(transaction("Transfer", "-250.00"))), CONTEXT)
+    assert isinstance(event, PayoutPaid)
+    assert event.payout.amount.amount == Decimal("250.00")
+
+
+def test_fee_transactions_yield_no_event(source: AmazonSource) -> None:
+    assert source.parse(delivery("amazon", dumps(transaction("ServiceFee", "-1.00"))), CONTEXT) == []
+
+
+def test_invalid_notification_names_the_field(source: AmazonSource) -> None:
+    body = transaction("Shipment", "ten")
+    with pytest.raises(PayloadError) as caught:
+        source.parse(delivery("amazon", dumps(body)), CONTEXT)
+    assert caught.value.path == "Payload.TransactionUpdateNotification.TotalAmount.CurrencyAmount"
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_fuzz_arbitrary_bytes(body: bytes) -> None:
+    parse_only_payload_errors(AmazonSource(), delivery("amazon", body))
+
+
+@FUZZ
+@given(
+    st.one_of(mutations(ORDER_CHANGE), mutations(TRANSACTION_UPDATE), mutations(eventbridge("order-change-shipped")))
+)
+def test_fuzz_near_miss_notifications(body: Any) -> None:
+    parse_only_payload_errors(AmazonSource(), delivery("amazon", dumps(body)))
