@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +42,8 @@ from mutabik.model import (
     Party,
     Payment,
     PaymentCaptured,
+    Payout,
+    PayoutPaid,
     Refund,
     RefundCreated,
     RefundLine,
@@ -53,6 +55,7 @@ from mutabik.model import (
 from mutabik.model.events import CanonicalEvent
 from mutabik.sources.base import (
     Delivery,
+    SenderShape,
     SourceContext,
     WebhookSource,
     constant_time_equal,
@@ -62,7 +65,7 @@ from mutabik.sources.base import (
 )
 from mutabik.sources.exceptions import PayloadError, SignatureError
 
-__all__ = ["ShopifySource"]
+__all__ = ["ShopifySource", "payout_paid"]
 
 #: note_attributes a Turkish storefront uses to collect the buyer's identity for the invoice.
 TAX_ID_ATTRIBUTES = frozenset({"tckn", "vkn", "tax_id", "vergi_no", "vergi no", "tc kimlik no", "tckn/vkn"})
@@ -99,6 +102,8 @@ class _LineItem(_Shape):
     title: str = ""
     name: str = ""
     quantity: Decimal = Field(gt=0)
+    # After an order edit, what is left of the line (0 when removed); absent on unedited orders.
+    current_quantity: Decimal | None = Field(default=None, ge=0)
     price: Decimal = Field(ge=0)
     total_discount: Decimal = Decimal(0)
     tax_lines: list[_TaxLine] = []
@@ -389,13 +394,14 @@ def _order(order: _Order, delivery: Delivery, context: SourceContext) -> Order:
         Line(
             sku=item.sku or str(item.id),
             name=item.name or item.title or str(item.id),
-            quantity=item.quantity,
+            quantity=item.current_quantity if item.current_quantity is not None else item.quantity,
             unit_price=item.price,
             # discount_allocations carry order-level discounts already spread to lines by Shopify.
             discount=sum((a.amount for a in item.discount_allocations), Decimal(0)) or item.total_discount,
             kdv_rate=_kdv_rate(item.tax_lines, context),
         )
         for item in order.line_items
+        if item.current_quantity != 0  # removed by an order edit
     ]
     lines += [
         Line(
@@ -480,3 +486,52 @@ def _refund(refund: _Refund, context: SourceContext) -> Refund:
         )
     except ValidationError as exc:
         raise payload_error_from(exc) from exc
+
+
+class _PayoutSummary(SenderShape):
+    adjustments_fee_amount: Decimal = Decimal(0)
+    adjustments_gross_amount: Decimal = Decimal(0)
+    charges_fee_amount: Decimal = Decimal(0)
+    charges_gross_amount: Decimal = Decimal(0)
+    refunds_fee_amount: Decimal = Decimal(0)
+    refunds_gross_amount: Decimal = Decimal(0)
+    reserved_funds_fee_amount: Decimal = Decimal(0)
+    reserved_funds_gross_amount: Decimal = Decimal(0)
+    retried_payouts_fee_amount: Decimal = Decimal(0)
+    retried_payouts_gross_amount: Decimal = Decimal(0)
+
+
+class _Payout(SenderShape):
+    id: int
+    status: str
+    date: date
+    currency: str
+    amount: Decimal = Field(ge=0, le=10**12)
+    summary: _PayoutSummary = _PayoutSummary()
+
+
+def payout_paid(body: Any) -> list[CanonicalEvent]:
+    """A Shopify Payments payout (Admin API `payouts/{id}`, https://shopify.dev/docs/api/admin-rest/latest/
+    resources/payouts) as PayoutPaid, gross and fees from its summary so that gross − fees = amount.
+
+    Shopify sends no webhook for payouts: a scheduled pull calls this; a payout not yet `paid` yields nothing.
+    """
+    payout = validate_shape(_Payout, body)
+    if payout.status != "paid":
+        return []
+    summary = payout.summary
+    gross = sum((v for k, v in summary if k.endswith("_gross_amount")), Decimal(0))
+    fees = sum((v for k, v in summary if k.endswith("_fee_amount")), Decimal(0))
+    paid_at = datetime.combine(payout.date, time(0), tzinfo=UTC)
+    try:
+        canonical = Payout(
+            source="shopify",
+            source_ref=str(payout.id),
+            paid_at=paid_at,
+            amount=Money(amount=payout.amount, currency=payout.currency),
+            gross=Money(amount=gross, currency=payout.currency),
+            fees=Money(amount=fees, currency=payout.currency),
+        )
+    except ValidationError as exc:
+        raise payload_error_from(exc) from exc
+    return [PayoutPaid(occurred_at=paid_at, payout=canonical)]
