@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 __all__ = ["run_execution"]
@@ -13,7 +14,9 @@ def run_execution(state_machine_arn: str, payload: str, timeout: float = 300.0) 
     from mutabik.store import clients
 
     client = clients._client("stepfunctions")
-    arn = client.start_execution(stateMachineArn=state_machine_arn, input=payload)["executionArn"]
+    # A unique name: executions are named for the console and for idempotency, not left to the service.
+    name = f"cli-{uuid.uuid4().hex}"
+    arn = client.start_execution(stateMachineArn=state_machine_arn, input=payload, name=name)["executionArn"]
     deadline = time.monotonic() + timeout
     while True:
         execution = client.describe_execution(executionArn=arn)
