@@ -10,6 +10,8 @@ Topics (`X-Shopify-Topic`, https://shopify.dev/docs/api/webhooks): orders/create
 orders/paid → OrderPaid, orders/cancelled → OrderCancelled, refunds/create → RefundCreated,
 order_transactions/create (a successful sale or capture) → PaymentCaptured, fulfillments/create and
 fulfillments/update (a successful fulfillment) → ShipmentCreated. Other topics are taken without events.
+Lines an order edit removed (`current_quantity` 0) are not sold. Shopify sends no payout webhook:
+`payout_paid` turns a Shopify Payments payout read by a pull into PayoutPaid.
 
 Secret (Secrets Manager SecretString): the app's client secret, as is.
 """
