@@ -68,7 +68,10 @@ class PaytrSource(WebhookSource):
 
     def verify(self, delivery: Delivery, secret: str) -> None:
         keys = json_secret(secret, "merchant_key", "merchant_salt")
-        form = delivery.form()
+        try:
+            form = delivery.form()
+        except PayloadError as exc:
+            raise SignatureError("the hashed fields cannot be read from the body") from exc
         fields = [form.get(name) for name in ("merchant_oid", "status", "total_amount")]
         if any(value is None for value in fields):
             raise SignatureError("the hashed fields merchant_oid, status and total_amount are not all there")
