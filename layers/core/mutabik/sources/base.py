@@ -187,6 +187,11 @@ class WebhookSource(ABC):
 
     The webhook calls `verify` before anything else reads the body, then `delivery_id` to dedupe, then
     `parse` to refuse what the sender would never send; the mapper calls `parse` again on the queued body.
+
+    Contract: `verify` raises only SignatureError (401); `delivery_id` and `parse` raise only PayloadError
+    (422); `topic` and `reply` never raise. Time comes from `clock` (tolerance checks, and the time of
+    deliveries that carry none, unless `Delivery.received_at` is set): pass a frozen one in tests. Senders with
+    `http = False` arrive through a queue and must not be taken over HTTP.
     """
 
     #: The `{source}` path segment of the webhook URL.
