@@ -12,10 +12,11 @@ How amounts are rounded, and where the remainders go (the one place this is deci
    KDV = round(net × rate). Özel matrah lines compute KDV on their special base instead. Withheld KDV
    (tevkifat) = round(KDV × ratio).
 4. Per-rate totals are sums of the line figures, never recomputed from the summed base: the invoice then
-   adds up both along its lines and along its tax subtotals.
+   adds up both along its lines and along its tax subtotals. A subtotal whose KDV rounds to 0 at a positive
+   rate carries code 351, because GİB wants a reason on every zero KDV subtotal.
 5. Payable = Σ net + Σ KDV − Σ withheld. When it differs from what the buyer paid (the seller's platform
    rounded its tax per unit, per order, or its discount differently), the difference, at most one kuruş per
-   line plus one, goes onto the net amount of the line with the largest amount (the first on ties).
+   line plus one, goes onto the net amount of the line that charges the most (the first on ties).
    Why there: one kuruş moves that line's implied unit price the least, KDV figures printed on the invoice
    stay what the rate gives, and the payable amount becomes exactly what the buyer paid (DESIGN rule 3).
    A larger difference is not rounding but a mapping error, and raises `TotalMismatchError`.
@@ -45,6 +46,8 @@ __all__ = [
 #: Unit prices carry up to this many decimals (GİB limits totals to 2, not unit prices).
 UNIT_PRICE_PLACES = Decimal("1e-8")
 _ZERO = Decimal(0)
+#: GİB's code for "KDV 0, but not an exemption" (İstisna olmayan diğer).
+NOT_EXEMPT = "351"
 _HUNDRED = Decimal(100)
 
 
@@ -229,8 +232,9 @@ def decompose(
             field="total_paid",
         )
     if difference:
-        # Step 5 of the module docstring: the remainder goes onto the net of the largest line.
-        largest = max(range(len(lines)), key=lambda i: (amounts[i], -i))
+        # Step 5 of the module docstring: the remainder goes onto the net of the line that charges the most.
+        charged = [amount - share for amount, share in zip(amounts, shares, strict=True)]
+        largest = max(range(len(lines)), key=lambda i: (charged[i], -i))
         draft = drafts[largest]
         if draft["base"] == draft["net"]:  # not an özel matrah line: its KDV base is its net
             draft["base"] += difference
@@ -280,6 +284,12 @@ def _summarise(lines: tuple[TaxedLine, ...], adjustment: Decimal) -> TaxBreakdow
             taxable=line.kdv_base + (old.taxable if old else _ZERO),
             amount=line.kdv + (old.amount if old else _ZERO),
         )
+    for key, subtotal in kdv.items():
+        if subtotal.amount == 0 and subtotal.rate != 0 and subtotal.exemption is None:
+            # Tiny lines whose KDV rounds to nothing: GİB wants a reason on every KDV subtotal of 0
+            # (TaxExemptionReasonCheck), and "351 İstisna olmayan diğer" is the one that says "not exempt".
+            none = exemption(NOT_EXEMPT)
+            kdv[key] = KdvSubtotal(subtotal.rate, none, none.reason, subtotal.taxable, subtotal.amount)
     held: dict[tuple[str, Decimal], WithholdingSubtotal] = {}
     for line in lines:
         if line.withholding is None:
