@@ -183,8 +183,9 @@ def _assert_document(xml: bytes, paid: Decimal) -> None:
     assert not schematron, "\n".join(map(str, schematron))
     parsed = parse_invoice(xml)
     assert parsed.payable == _round(paid)
-    assert parsed.line_extension == sum((line.net for line in parsed.lines), Decimal(0))
-    assert parsed.tax_inclusive == parsed.line_extension + parsed.kdv_total
+    assert parsed.tax_exclusive == sum((line.net for line in parsed.lines), Decimal(0))
+    assert parsed.line_extension - parsed.allowance_total == parsed.tax_exclusive
+    assert parsed.tax_inclusive == parsed.tax_exclusive + parsed.kdv_total
     assert parsed.payable == parsed.tax_inclusive - sum((w.amount for w in parsed.withholdings), Decimal(0))
 
 

@@ -422,11 +422,14 @@ def _withholding_total(root: _Element, breakdown: TaxBreakdown, currency: str) -
 
 def _monetary_total(root: _Element, breakdown: TaxBreakdown, currency: str) -> None:
     total = sub(root, CAC + "LegalMonetaryTotal")
-    # Discounts sit on the lines (their AllowanceCharge), so the document-level amounts add up as UBL defines:
-    # TaxExclusive = Σ LineExtension, TaxInclusive = TaxExclusive + KDV, Payable = TaxInclusive − tevkifat.
-    amount(total, CBC + "LineExtensionAmount", breakdown.line_extension, currency)
+    # As GİB's own samples do (TicariFaturaOrnegi): LineExtensionAmount is the goods before discounts
+    # ("Mal Hizmet Toplam Tutarı"), AllowanceTotalAmount the discounts, TaxExclusiveAmount what is taxed.
+    # The discounts themselves sit on the lines, whose LineExtensionAmount is already net of them.
+    amount(total, CBC + "LineExtensionAmount", breakdown.line_extension + breakdown.allowance_total, currency)
     amount(total, CBC + "TaxExclusiveAmount", breakdown.line_extension, currency)
     amount(total, CBC + "TaxInclusiveAmount", breakdown.tax_inclusive, currency)
+    if breakdown.allowance_total:
+        amount(total, CBC + "AllowanceTotalAmount", breakdown.allowance_total, currency)
     amount(total, CBC + "PayableAmount", breakdown.payable, currency)
 
 

@@ -88,7 +88,7 @@ def render_preview(invoice: ParsedInvoice) -> str:
 <tbody>{lines}</tbody></table>
 <table class="totals">
 <tr><th>Mal / Hizmet Toplam Tutarı</th><td class="n">{_money(invoice.line_extension, cur)}</td></tr>
-{taxes}{withheld}
+{discounts}{taxes}{withheld}
 <tr><th>Vergiler Dahil Toplam Tutar</th><td class="n">{_money(invoice.tax_inclusive, cur)}</td></tr>
 <tr><th>Ödenecek Tutar</th><td class="n"><strong>{_money(invoice.payable, cur)}</strong></td></tr>
 </table>
