@@ -16,8 +16,6 @@ import pytest
 from mutabik.model import KDV_RATES, Address, Line, Money, Order, Party, Refund, RefundLine, document_uuid
 from mutabik.ubl import InvoiceReference, ParsedInvoice, build_invoice, check_schematron, check_xsd, parse_invoice
 
-from .conftest import ISSUE_DATE
-
 SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "ubl-tr" / "UBLTR_1.2.1_Paketi" / "xml"
 #: The samples SOURCES.md names as passing today's rules; the 2009–2014 ones use UBL 2.0 / TRL and fail.
 PASSING_PREFIXES = ("TicariFaturaOrnegi", "YTB_", "IDIS_", "SARJ", "TEKNOLOJI_DESTEK")

@@ -233,8 +233,8 @@ def decompose(
         )
     if difference:
         # Step 5 of the module docstring: the remainder goes onto the net of the line that charges the most.
-        charged = [amount - share for amount, share in zip(amounts, shares, strict=True)]
-        largest = max(range(len(lines)), key=lambda i: (charged[i], -i))
+        charged_by_line = [amount - share for amount, share in zip(amounts, shares, strict=True)]
+        largest = max(range(len(lines)), key=lambda i: (charged_by_line[i], -i))
         draft = drafts[largest]
         if draft["base"] == draft["net"]:  # not an özel matrah line: its KDV base is its net
             draft["base"] += difference

@@ -72,6 +72,11 @@ def render_preview(invoice: ParsedInvoice) -> str:
         f'<td class="n">{_money(t.amount, cur)}</td></tr>'
         for t in invoice.withholdings
     )
+    discounts = (
+        f'<tr><th>Toplam İskonto</th><td class="n">{_money(invoice.allowance_total, cur)}</td></tr>'
+        if invoice.allowance_total
+        else ""
+    )
     rate = f"<div>Kur: 1 {escape(cur)} = {_number(invoice.exchange_rate)} TL</div>" if invoice.exchange_rate else ""
     returned = "".join(f"<div>İade edilen fatura: {escape(n)}</div>" for n in invoice.returned_invoices)
     buyer = _party("Alıcı (yurt dışı)", invoice.buyer) if invoice.buyer else ""
