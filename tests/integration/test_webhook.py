@@ -113,3 +113,23 @@ def test_a_delivery_recorded_but_never_enqueued_is_enqueued_on_retry(runtime: An
     )
     assert call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}", body, headers)["statusCode"] == 202
     assert len(drain(runtime, "IngestQueue")) == 1
+
+
+def test_the_webhook_never_overwrites_what_the_mapper_recorded_first(runtime: Any, tenant: Any, services: Any) -> None:
+    """The mapper can map a delivery before the webhook has marked it ENQUEUED: MAPPED must stay."""
+    from datetime import UTC, datetime
+
+    from mutabik.store.deliveries import DeliveryRecord, DeliveryState
+
+    record, _ = services.deliveries.record(
+        DeliveryRecord(
+            tenant=tenant.tenant,
+            source="shopify",
+            delivery_id="raced",
+            state=DeliveryState.RECEIVED,
+            received_at=datetime.now(UTC),
+        )
+    )
+    services.deliveries.update(record, state=DeliveryState.MAPPED, documents=("k",))
+    assert services.deliveries.update(record, only_if=DeliveryState.RECEIVED, state=DeliveryState.ENQUEUED) is None
+    assert services.deliveries.get(tenant.tenant, "shopify", "raced").state is DeliveryState.MAPPED

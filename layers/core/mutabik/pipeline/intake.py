@@ -127,7 +127,10 @@ def _enqueue(source: WebhookSource, delivery: Delivery, delivery_id: str, events
         )
         message = IngestMessage.build(delivery, delivery_id, topic, payload_ref)
     services.ingest_queue.send(message)
-    services.deliveries.update(record, state=DeliveryState.ENQUEUED, payload_ref=payload_ref)
+    # The mapper may have mapped it already: ENQUEUED only replaces RECEIVED, never a later state.
+    services.deliveries.update(
+        record, only_if=DeliveryState.RECEIVED, state=DeliveryState.ENQUEUED, payload_ref=payload_ref
+    )
     logger.info(
         "delivery accepted",
         extra={"source": delivery.source, "delivery_id": delivery_id, "topic": topic, "events": events},

@@ -89,20 +89,35 @@ class DeliveryLog:
         item = response.get("Item")
         return DeliveryRecord.model_validate_json(item["body"]["S"]) if item else None
 
-    def update(self, record: DeliveryRecord, **changes: Any) -> DeliveryRecord:
-        """Record what became of a delivery. Last writer wins: each stage writes only its own outcome."""
+    def update(
+        self, record: DeliveryRecord, *, only_if: DeliveryState | None = None, **changes: Any
+    ) -> DeliveryRecord | None:
+        """Record what became of a delivery. With `only_if`, only while the stored state is still that one
+        (the webhook's ENQUEUED must not overwrite a MAPPED the mapper wrote first); None when it was not."""
+        from botocore.exceptions import ClientError
+
         updated = record.model_copy(update=changes)
-        self.client.update_item(
-            TableName=self.table_name,
-            Key=_key(record.tenant, record.source, record.delivery_id),
-            UpdateExpression="SET #state = :state, #body = :body",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#state": "state", "#body": "body"},
-            ExpressionAttributeValues={
-                ":state": {"S": updated.state.value},
-                ":body": {"S": updated.model_dump_json()},
-            },
-        )
+        condition, values = "attribute_exists(pk)", {}
+        if only_if is not None:
+            condition += " AND #state = :expected"
+            values[":expected"] = {"S": only_if.value}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(record.tenant, record.source, record.delivery_id),
+                UpdateExpression="SET #state = :state, #body = :body",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#state": "state", "#body": "body"},
+                ExpressionAttributeValues={
+                    ":state": {"S": updated.state.value},
+                    ":body": {"S": updated.model_dump_json()},
+                    **values,
+                },
+            )
+        except ClientError as exc:
+            if only_if is None or exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return None
         return updated
 
     def list_day(self, tenant: str, day: date) -> list[DeliveryRecord]:
