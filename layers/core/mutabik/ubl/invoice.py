@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -352,7 +353,9 @@ def _export_buyer(parent: _Element, buyer: Party) -> None:
     sub(legal, CBC + "CompanyID", buyer.tax_id)
 
 
+@cache
 def _payment_means() -> dict[str, str]:
+    """e-Arşiv payment methods (GİB's ödeme şekli) → UN/ECE 4461 payment means codes, from data/."""
     import csv
     from importlib import resources
 
