@@ -14,9 +14,11 @@ from mutabik.ubl import (
     ExportDetails,
     InvoiceReference,
     PartyError,
+    Profile,
     build_invoice,
     invoice_number,
     parse_invoice,
+    profile_for,
     render_invoice,
 )
 
@@ -348,3 +350,28 @@ def test_the_document_is_parsed_without_entities_or_network() -> None:
 <cbc:IssueDate>2025-01-01</cbc:IssueDate></Invoice>"""
     parsed = parse_invoice(evil)
     assert "root" not in parsed.number
+
+
+def test_diib_exports_are_refused_with_the_reason(seller: Party, company: Party) -> None:
+    order = _order(
+        company, Line(name="Kumaş", quantity=1, unit_price=Decimal(50), kdv_rate=0, exemption_code="702"), paid="50"
+    )
+    with pytest.raises(DocumentRuleError, match="GTİP") as caught:
+        build_invoice(
+            order,
+            seller=seller,
+            number=NUMBER,
+            uuid=document_uuid("x"),
+            issue_date=ISSUE_DATE,
+            profile="TEMELFATURA",
+            invoice_type="IHRACKAYITLI",
+        )
+    assert (caught.value.line, caught.value.field) == (1, "exemption_code")
+
+
+@pytest.mark.parametrize(
+    ("registered", "commercial", "profile"),
+    [(False, False, Profile.EARSIVFATURA), (True, False, Profile.TEMELFATURA), (True, True, Profile.TICARIFATURA)],
+)
+def test_profile_for_the_buyer(registered: bool, commercial: bool, profile: Profile) -> None:
+    assert profile_for(e_invoice_user=registered, commercial=commercial) is profile

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     )
     from mutabik.ubl.parse import ParsedInvoice, parse_invoice
     from mutabik.ubl.preview import preview_html
-    from mutabik.ubl.types import InvoiceType, Profile
+    from mutabik.ubl.types import InvoiceType, Profile, profile_for
     from mutabik.ubl.validate import check_schematron, check_xsd, validate_schematron, validate_xsd
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "invoice_number",
     "parse_invoice",
     "preview_html",
+    "profile_for",
     "render_despatch_advice",
     "render_invoice",
     "validate_schematron",
@@ -98,6 +99,7 @@ _HOMES = {
     "preview_html": "preview",
     "InvoiceType": "types",
     "Profile": "types",
+    "profile_for": "types",
     "check_schematron": "validate",
     "check_xsd": "validate",
     "validate_schematron": "validate",

@@ -58,6 +58,11 @@ _NUMBER = re.compile(r"^[A-Z0-9]{3}(20\d{2})(\d{9})$")
 RATE_PLACES = Decimal("0.000001")
 #: A refunded shipping fee carries no rate of its own in the canonical model; kargo is taxed at the standard rate.
 SHIPPING_REFUND_KDV = Decimal(20)
+#: Codes GİB accepts only with data the canonical model does not carry; refused here rather than by GİB.
+UNSUPPORTED_EXEMPTIONS = {
+    "702": "exemption 702 (DİİB) needs a GTİP and the buyer's line code on every line (GİB schematron), "
+    "which the canonical order does not carry",
+}
 #: The customs ministry receives every IHRACAT invoice as its AccountingCustomerParty (GİB İhracat Kılavuzu).
 CUSTOMS_PARTY = Party(
     name="Gümrük ve Ticaret Bakanlığı Gümrükler Genel Müdürlüğü - Bilgi İşlem Dairesi Başkanlığı",
@@ -280,6 +285,10 @@ def build_invoice(
 def _check_type_rules(lines: Sequence[Line], breakdown: TaxBreakdown, invoice_type: InvoiceType) -> None:
     rule = type_rule(invoice_type)
     for taxed in breakdown.lines:
+        if taxed.exemption is not None and taxed.exemption.code in UNSUPPORTED_EXEMPTIONS:
+            raise DocumentRuleError(
+                UNSUPPORTED_EXEMPTIONS[taxed.exemption.code], field="exemption_code", line=taxed.number
+            )
         if taxed.withholding is not None and rule.withholding == "forbidden":
             raise DocumentRuleError(
                 f"tevkifat code {taxed.withholding.code} belongs on a TEVKIFAT invoice, not {invoice_type}",

@@ -14,7 +14,7 @@ from importlib import resources
 
 from mutabik.tax.codes import ExemptionKind
 
-__all__ = ["InvoiceType", "Profile", "TypeRule", "type_rule"]
+__all__ = ["InvoiceType", "Profile", "TypeRule", "profile_for", "type_rule"]
 
 
 class Profile(StrEnum):
@@ -60,3 +60,11 @@ def _rules() -> dict[InvoiceType, TypeRule]:
 
 def type_rule(invoice_type: InvoiceType) -> TypeRule:
     return _rules()[invoice_type]
+
+
+def profile_for(*, e_invoice_user: bool, commercial: bool = False) -> Profile:
+    """The profile for a domestic buyer: e-Fatura when GİB lists the buyer as an e-Fatura user (TICARIFATURA
+    when the buyer may accept or reject it), e-Arşiv for everyone else (VUK 509, e-Arşiv Fatura)."""
+    if not e_invoice_user:
+        return Profile.EARSIVFATURA
+    return Profile.TICARIFATURA if commercial else Profile.TEMELFATURA
