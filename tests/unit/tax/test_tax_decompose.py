@@ -134,3 +134,9 @@ def test_unit_price_and_discount_reproduce_the_line_amount() -> None:
     )
     (line,) = breakdown.lines
     assert (line.quantity * line.unit_price - line.discount).quantize(D("0.01")) == line.net
+
+
+def test_on_ties_the_remainder_goes_to_the_earliest_line() -> None:
+    lines = [Line(name=n, quantity=1, unit_price=D("10.00")) for n in "ab"]
+    breakdown = decompose(lines, total_paid=D("20.01"))
+    assert [line.net for line in breakdown.lines] == [D("8.34"), D("8.33")]

@@ -165,6 +165,57 @@ def _check_codes(line: Line, number: int) -> tuple[Withholding | None, Exemption
     return held, exempt
 
 
+@dataclass(slots=True)
+class _Draft:
+    """A line's amounts while the rounding remainder (step 5) may still move onto it."""
+
+    charged: Decimal  # what the buyer pays for the line on the price basis, after all discounts
+    net: Decimal
+    kdv: Decimal
+    base: Decimal  # the KDV base: the net, or the özel matrah
+    discount: Decimal  # without KDV
+    withheld: Decimal
+    special: bool  # an özel matrah line
+
+
+def _draft(
+    line: Line,
+    number: int,
+    amount: Decimal,
+    share: Decimal,
+    codes: tuple[Withholding | None, Exemption | None],
+    prices_include_tax: bool,
+    special_bases: Mapping[int, Decimal],
+) -> _Draft:
+    """Step 3 of the module docstring, for one line."""
+    held, exempt = codes
+    rate = line.kdv_rate / _HUNDRED
+    charged = amount - share
+    discount = round_kurus(line.discount) + share
+    special = exempt is not None and exempt.kind is ExemptionKind.SPECIAL_BASE
+    if special and number not in special_bases:
+        raise TaxRuleError(
+            f"özel matrah code {exempt.code if exempt else ''} needs the line's special base",
+            field="special_base",
+            line=number,
+        )
+    special_base = round_kurus(special_bases[number]) if special else None
+    if prices_include_tax:
+        if special_base is not None:
+            kdv = round_kurus(special_base / (1 + rate) * rate)
+            net, base = charged - kdv, special_base - kdv
+        else:
+            net = round_kurus(charged / (1 + rate))
+            kdv, base = charged - net, net
+        discount = round_kurus(discount / (1 + rate))
+    else:
+        net = charged
+        base = special_base if special_base is not None else net
+        kdv = round_kurus(base * rate)
+    withheld = round_kurus(kdv * held.ratio) if held else _ZERO
+    return _Draft(charged, net, kdv, base, discount, withheld, special)
+
+
 def decompose(
     lines: Sequence[Line],
     *,
@@ -188,41 +239,11 @@ def decompose(
         raise TaxRuleError("the order discount is larger than all lines together", field="order_discount")
     shares = allocate(order_discount, amounts) if order_discount else [_ZERO] * len(lines)
 
-    drafts: list[dict[str, Decimal]] = []
-    for n, (line, amount, share) in enumerate(zip(lines, amounts, shares, strict=True), start=1):
-        rate = line.kdv_rate / _HUNDRED
-        charged = amount - share
-        discount = round_kurus(line.discount) + share
-        _, exempt = codes[n - 1]
-        special = exempt is not None and exempt.kind is ExemptionKind.SPECIAL_BASE
-        if special and n not in special_bases:
-            raise TaxRuleError(
-                f"özel matrah code {exempt.code if exempt else ''} needs the line's special base",
-                field="special_base",
-                line=n,
-            )
-        base_price = round_kurus(special_bases[n]) if special else None
-        if prices_include_tax:
-            if base_price is not None:
-                kdv = round_kurus(base_price / (1 + rate) * rate)
-                net = charged - kdv
-                base = base_price - kdv
-            else:
-                net = round_kurus(charged / (1 + rate))
-                kdv = charged - net
-                base = net
-            discount = round_kurus(discount / (1 + rate))
-        else:
-            net = charged
-            base = base_price if base_price is not None else net
-            kdv = round_kurus(base * rate)
-        drafts.append({"net": net, "kdv": kdv, "base": base, "discount": discount})
-
-    def withheld_of(n: int, kdv: Decimal) -> Decimal:
-        held = codes[n][0]
-        return round_kurus(kdv * held.ratio) if held else _ZERO
-
-    payable = sum((d["net"] + d["kdv"] - withheld_of(i, d["kdv"]) for i, d in enumerate(drafts)), _ZERO)
+    drafts = [
+        _draft(line, n, amount, share, codes[n - 1], prices_include_tax, special_bases)
+        for n, (line, amount, share) in enumerate(zip(lines, amounts, shares, strict=True), start=1)
+    ]
+    payable = sum((d.net + d.kdv - d.withheld for d in drafts), _ZERO)
     difference = round_kurus(total_paid) - payable
     tolerance = KURUS * (len(lines) + 1)
     if abs(difference) > tolerance:
@@ -233,19 +254,17 @@ def decompose(
         )
     if difference:
         # Step 5 of the module docstring: the remainder goes onto the net of the line that charges the most.
-        charged_by_line = [amount - share for amount, share in zip(amounts, shares, strict=True)]
-        largest = max(range(len(lines)), key=lambda i: (charged_by_line[i], -i))
-        draft = drafts[largest]
-        if draft["base"] == draft["net"]:  # not an özel matrah line: its KDV base is its net
-            draft["base"] += difference
-        draft["net"] += difference
-        if draft["net"] < 0:
+        draft = max(drafts, key=lambda d: d.charged)  # max() keeps the first of equals: the earliest line
+        draft.net += difference
+        if not draft.special:  # an özel matrah line's KDV base is its special base, not its net
+            draft.base += difference
+        if draft.net < 0:
             raise TotalMismatchError("the rounding remainder would make a line negative", field="total_paid")
 
     taxed: list[TaxedLine] = []
     for n, (line, draft) in enumerate(zip(lines, drafts, strict=True), start=1):
         held, exempt = codes[n - 1]
-        net, discount = draft["net"], draft["discount"]
+        net, discount = draft.net, draft.discount
         unit_price = ((net + discount) / line.quantity).quantize(UNIT_PRICE_PLACES).normalize()
         if unit_price == unit_price.to_integral_value():
             unit_price = unit_price.quantize(Decimal(1))
@@ -261,10 +280,10 @@ def decompose(
                 discount=discount,
                 net=net,
                 kdv_rate=line.kdv_rate,
-                kdv_base=draft["base"],
-                kdv=draft["kdv"],
+                kdv_base=draft.base,
+                kdv=draft.kdv,
                 withholding=held,
-                withheld=withheld_of(n - 1, draft["kdv"]),
+                withheld=draft.withheld,
                 exemption=exempt,
                 exemption_reason=(line.exemption_reason or (exempt.reason if exempt else "")),
             )

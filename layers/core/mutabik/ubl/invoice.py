@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
 
@@ -41,6 +41,8 @@ from mutabik.ubl.xml import (
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
+
+_Code = TypeVar("_Code", Profile, InvoiceType)
 
 __all__ = [
     "CUSTOMS_PARTY",
@@ -175,55 +177,13 @@ def build_invoice(
     invoice it returns as `returned_invoice`. Foreign-currency documents need `exchange_rate` (TRY per unit,
     e.g. from `mutabik.ubl.fx.TcmbRates`); IHRACAT needs `export`.
     """
-    profile, invoice_type = Profile(profile), InvoiceType(invoice_type)
-    rule = type_rule(invoice_type)
-    if profile not in rule.profiles:
-        allowed = ", ".join(sorted(rule.profiles))
-        raise DocumentRuleError(f"a {invoice_type} invoice can have profile {allowed}, not {profile}", field="profile")
-    number_year = _NUMBER.match(number)
-    if not number_year:
-        raise DocumentRuleError(f"invoice ID {number!r} must look like ABC{issue_date.year}000000001", field="number")
-    if int(number_year.group(1)) != issue_date.year:
-        raise DocumentRuleError(f"invoice ID {number} carries another year than {issue_date}", field="number")
-    check_party(seller, "seller")
-    buyer = buyer or (source.buyer if isinstance(source, Order) else None)
-    if buyer is None:
-        raise DocumentRuleError("a refund carries no buyer: pass the buyer of the returned order", field="buyer")
-    check_party(buyer, "buyer")
-    if rule.refers_to_invoice and returned_invoice is None:
-        raise DocumentRuleError(f"a {invoice_type} invoice must name the invoice it returns", field="returned_invoice")
-    if returned_invoice is not None and not _NUMBER.match(returned_invoice.number):
-        raise DocumentRuleError(
-            "the returned invoice's ID must be a 16-character GİB ID", field="returned_invoice.number"
-        )
-
-    if isinstance(source, Order):
-        lines, currency = source.lines, source.currency
-        breakdown = decompose(
-            source.lines,
-            total_paid=source.total_paid.amount,
-            prices_include_tax=source.prices_include_tax,
-            order_discount=source.order_discount,
-            special_bases=special_bases,
-        )
-    else:
-        lines, currency = _refund_lines(source), source.amount.currency
-        breakdown = decompose(lines, total_paid=source.amount.amount, special_bases=special_bases)
-    _check_type_rules(lines, breakdown, invoice_type)
-
-    rate = None
-    if currency != "TRY":
-        if exchange_rate is None or exchange_rate <= 0:
-            raise DocumentRuleError(f"a {currency} invoice needs the TRY exchange rate", field="exchange_rate")
-        rate = exchange_rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    profile, invoice_type = _enum(Profile, profile, "profile"), _enum(InvoiceType, invoice_type, "invoice_type")
+    buyer = _check_request(source, seller, buyer, number, issue_date, profile, invoice_type, returned_invoice)
+    currency, breakdown = _breakdown(source, special_bases)
+    _check_type_rules(breakdown, invoice_type)
+    rate = _exchange_rate(currency, exchange_rate)
     if profile is Profile.IHRACAT:
-        if export is None:
-            raise DocumentRuleError("an IHRACAT invoice needs export details (incoterm, GTİP)", field="export")
-        for line in breakdown.lines:
-            if not re.fullmatch(r"\d{12}", export.customs_code(line.sku)):
-                raise DocumentRuleError(
-                    "IHRACAT lines need a 12-digit GTİP code", field="export.customs_codes", line=line.number
-                )
+        _check_export(export, breakdown)
 
     namespaces: dict[str | None, str] = {None: INVOICE_NS}
     namespaces.update(NSMAP)
@@ -282,7 +242,80 @@ def build_invoice(
     return InvoiceDocument(root, breakdown, profile, invoice_type, currency)
 
 
-def _check_type_rules(lines: Sequence[Line], breakdown: TaxBreakdown, invoice_type: InvoiceType) -> None:
+def _enum(kind: type[_Code], value: _Code | str, field: str) -> _Code:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise DocumentRuleError(f"{value!r} is not one of {allowed}", field=field) from None
+
+
+def _check_request(
+    source: Order | Refund,
+    seller: Party,
+    buyer: Party | None,
+    number: str,
+    issue_date: date,
+    profile: Profile,
+    invoice_type: InvoiceType,
+    returned_invoice: InvoiceReference | None,
+) -> Party:
+    """Everything about the request that can be refused before any amount is computed; returns the buyer."""
+    rule = type_rule(invoice_type)
+    if profile not in rule.profiles:
+        allowed = ", ".join(sorted(rule.profiles))
+        raise DocumentRuleError(f"a {invoice_type} invoice can have profile {allowed}, not {profile}", field="profile")
+    number_year = _NUMBER.match(number)
+    if not number_year:
+        raise DocumentRuleError(f"invoice ID {number!r} must look like ABC{issue_date.year}000000001", field="number")
+    if int(number_year.group(1)) != issue_date.year:
+        raise DocumentRuleError(f"invoice ID {number} carries another year than {issue_date}", field="number")
+    check_party(seller, "seller")
+    buyer = buyer or (source.buyer if isinstance(source, Order) else None)
+    if buyer is None:
+        raise DocumentRuleError("a refund carries no buyer: pass the buyer of the returned order", field="buyer")
+    check_party(buyer, "buyer")
+    if rule.refers_to_invoice and returned_invoice is None:
+        raise DocumentRuleError(f"a {invoice_type} invoice must name the invoice it returns", field="returned_invoice")
+    if returned_invoice is not None and not _NUMBER.match(returned_invoice.number):
+        raise DocumentRuleError(
+            "the returned invoice's ID must be a 16-character GİB ID", field="returned_invoice.number"
+        )
+    return buyer
+
+
+def _breakdown(source: Order | Refund, special_bases: Mapping[int, Decimal] | None) -> tuple[str, TaxBreakdown]:
+    if isinstance(source, Order):
+        return source.currency, decompose(
+            source.lines,
+            total_paid=source.total_paid.amount,
+            prices_include_tax=source.prices_include_tax,
+            order_discount=source.order_discount,
+            special_bases=special_bases,
+        )
+    lines = _refund_lines(source)
+    return source.amount.currency, decompose(lines, total_paid=source.amount.amount, special_bases=special_bases)
+
+
+def _exchange_rate(currency: str, exchange_rate: Decimal | None) -> Decimal | None:
+    if currency == "TRY":
+        return None
+    if exchange_rate is None or exchange_rate <= 0:
+        raise DocumentRuleError(f"a {currency} invoice needs the TRY exchange rate", field="exchange_rate")
+    return exchange_rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _check_export(export: ExportDetails | None, breakdown: TaxBreakdown) -> None:
+    if export is None:
+        raise DocumentRuleError("an IHRACAT invoice needs export details (incoterm, GTİP)", field="export")
+    for line in breakdown.lines:
+        if not re.fullmatch(r"\d{12}", export.customs_code(line.sku)):
+            raise DocumentRuleError(
+                "IHRACAT lines need a 12-digit GTİP code", field="export.customs_codes", line=line.number
+            )
+
+
+def _check_type_rules(breakdown: TaxBreakdown, invoice_type: InvoiceType) -> None:
     rule = type_rule(invoice_type)
     for taxed in breakdown.lines:
         if taxed.exemption is not None and taxed.exemption.code in UNSUPPORTED_EXEMPTIONS:

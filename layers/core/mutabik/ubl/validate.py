@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from lxml.etree import _Element
 
 __all__ = [
-    "ValidationReport",
     "check_schematron",
     "check_xsd",
     "gib_dir",
@@ -161,13 +159,3 @@ def validate_schematron(xml: bytes | _Element, *, earchive: bool | None = None) 
     failures = check_schematron(xml, earchive=earchive)
     if failures:
         raise SchematronValidationError(failures)
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationReport:
-    xsd: tuple[Failure, ...]
-    schematron: tuple[Failure, ...] | None  # None when not run (the XSD failed, or it was not asked for)
-
-    @property
-    def ok(self) -> bool:
-        return not self.xsd and not self.schematron

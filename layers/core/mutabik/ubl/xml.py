@@ -61,8 +61,7 @@ def sub(parent: _Element, tag: str, text: str | None = None, **attributes: str) 
 
 def decimal_text(value: Decimal) -> str:
     """A decimal as XML wants it: never exponent notation, no trailing zeros after the point."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def amount(parent: _Element, tag: str, value: Decimal, currency: str) -> _Element:
