@@ -1,7 +1,8 @@
 """Property tests: any order or refund we can be given becomes a document GİB accepts, paying what was paid.
 
 Generated inputs mix KDV rates (0 with exemption codes, 1, 10, 20), decimal quantities, line and order
-discounts, prices with and without KDV, foreign currencies, tevkifat codes and returns. Every document must
+discounts, prices with and without KDV, foreign currencies, tevkifat codes, exemptions (ISTISNA, ihraç
+kayıtlı, export under IHRACAT), özel matrah bases, and returns. Every document must
 pass GİB's XSD and schematron, and its PayableAmount must equal the amount paid to the kuruş.
 
 The number of cases comes from the hypothesis profile `mutabik-ubl` below: 150 orders and 50 refunds per run
@@ -21,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutabik.model import Address, Line, LineKind, Money, Order, Party, Refund, RefundLine, document_uuid
 from mutabik.tax import withholding
-from mutabik.ubl import InvoiceReference, build_invoice, check_schematron, check_xsd, parse_invoice
+from mutabik.ubl import ExportDetails, InvoiceReference, build_invoice, check_schematron, check_xsd, parse_invoice
 
 from .conftest import ISSUE_DATE
 
@@ -59,6 +60,15 @@ BUYERS = {
     ),
 }
 FULL_OR_PARTIAL = ["301", "302", "308", "311", "317", "350", "201", "213", "220", "225"]
+#: Invoice types (IHRACAT standing for an export ISTISNA) and the profiles they are generated with.
+PROFILES_OF = {
+    "SATIS": ["EARSIVFATURA", "TEMELFATURA", "TICARIFATURA"],
+    "TEVKIFAT": ["EARSIVFATURA", "TEMELFATURA", "TICARIFATURA"],
+    "ISTISNA": ["EARSIVFATURA", "TEMELFATURA", "TICARIFATURA"],
+    "IHRACKAYITLI": ["TEMELFATURA", "TICARIFATURA"],
+    "OZELMATRAH": ["EARSIVFATURA", "TEMELFATURA", "TICARIFATURA"],
+    "IHRACAT": ["IHRACAT"],
+}
 WITHHOLDING = [
     "601",
     "602",
@@ -89,6 +99,8 @@ class Scenario:
     profile: str
     order: Order
     exchange_rate: Decimal | None
+    special_bases: dict[int, Decimal]
+    export: ExportDetails | None
 
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000"), places=2)
@@ -109,6 +121,13 @@ def lines(draw: Any, invoice_type: str) -> Line:
     fields: dict[str, Any] = {}
     if invoice_type == "ISTISNA":
         fields = {"kdv_rate": Decimal(0), "exemption_code": draw(st.sampled_from(FULL_OR_PARTIAL))}
+    elif invoice_type == "IHRACAT":
+        fields = {"kdv_rate": Decimal(0), "exemption_code": "301"}  # 11/1-a mal ihracatı
+    elif invoice_type == "IHRACKAYITLI":
+        fields = {"kdv_rate": Decimal(0), "exemption_code": draw(st.sampled_from(["701", "703", "704"]))}
+    elif invoice_type == "OZELMATRAH":
+        special = draw(st.sampled_from([f"{code}" for code in range(801, 813)]))
+        fields = {"kdv_rate": draw(st.sampled_from([Decimal(1), Decimal(10), Decimal(20)])), "exemption_code": special}
     else:
         rate = draw(st.sampled_from([Decimal(0), Decimal(1), Decimal(10), Decimal(20)]))
         fields = {"kdv_rate": rate}
@@ -120,15 +139,20 @@ def lines(draw: Any, invoice_type: str) -> Line:
     return Line(name=name, kind=kind, quantity=quantity, unit_price=unit_price, discount=discount, **fields)
 
 
-def _paid(order_lines: list[Line], *, include_tax: bool, order_discount: Decimal) -> Decimal:
+def _paid(
+    order_lines: list[Line], *, include_tax: bool, order_discount: Decimal, special_bases: dict[int, Decimal]
+) -> Decimal:
     """What a shop would charge, computed its own way (unrounded shares, one rounding at the end)."""
     line_amounts = [_round(line.gross) for line in order_lines]
     total = sum(line_amounts, Decimal(0))
     withheld = Decimal(0)
     charged = Decimal(0)
-    for line, amount in zip(order_lines, line_amounts, strict=True):
+    for number, (line, amount) in enumerate(zip(order_lines, line_amounts, strict=True), start=1):
         share = order_discount * amount / total if total else Decimal(0)
         rate = line.kdv_rate / 100
+        if number in special_bases:  # özel matrah: KDV on the special base, not on the price
+            charged += (amount - share) if include_tax else (amount - share) + special_bases[number] * rate
+            continue
         base_with_kdv = (amount - share) if include_tax else (amount - share) * (1 + rate)
         charged += base_with_kdv
         if line.withholding_code:
@@ -138,9 +162,10 @@ def _paid(order_lines: list[Line], *, include_tax: bool, order_discount: Decimal
 
 @st.composite
 def scenarios(draw: Any) -> Scenario:
-    invoice_type = draw(st.sampled_from(["SATIS", "SATIS", "TEVKIFAT", "ISTISNA"]))
-    profile = draw(st.sampled_from(["EARSIVFATURA", "TEMELFATURA", "TICARIFATURA"]))
-    buyer = BUYERS[draw(st.sampled_from(sorted(BUYERS) if profile == "EARSIVFATURA" else ["consumer", "company"]))]
+    invoice_type = draw(st.sampled_from(list(PROFILES_OF)))
+    profile = draw(st.sampled_from(PROFILES_OF[invoice_type]))
+    buyers = sorted(BUYERS) if profile == "EARSIVFATURA" else ["consumer", "company"]
+    buyer = BUYERS["abroad" if profile == "IHRACAT" else draw(st.sampled_from(buyers))]
     order_lines = draw(st.lists(lines(invoice_type), min_size=1, max_size=6))
     if invoice_type == "TEVKIFAT" and not any(line.withholding_code for line in order_lines):
         first = order_lines[0]
@@ -153,14 +178,18 @@ def scenarios(draw: Any) -> Scenario:
         )
     include_tax = draw(st.booleans())
     line_total = sum((_round(line.gross) for line in order_lines), Decimal(0))
-    # Tevkifat splits tax by line; a shared order discount would move it between ratios, so tevkifat orders have none.
-    order_discount = (
-        Decimal(0) if invoice_type == "TEVKIFAT" else draw(st.decimals(min_value=0, max_value=line_total, places=2))
-    )
-    paid = _paid(order_lines, include_tax=include_tax, order_discount=order_discount)
+    # Tevkifat and özel matrah tax lines unevenly; a shared order discount would move tax between them.
+    uneven = invoice_type in ("TEVKIFAT", "OZELMATRAH")
+    order_discount = Decimal(0) if uneven else draw(st.decimals(min_value=0, max_value=line_total, places=2))
+    special_bases = {
+        number: _round(_round(line.gross) * draw(st.decimals(min_value=0, max_value=1, places=2)))
+        for number, line in enumerate(order_lines, start=1)
+        if line.exemption_code and line.exemption_code.startswith("8")
+    }
+    paid = _paid(order_lines, include_tax=include_tax, order_discount=order_discount, special_bases=special_bases)
     paid += draw(st.sampled_from([Decimal(0), Decimal(0), KURUS, -KURUS]))  # a platform that rounds differently
     paid = max(paid, Decimal(0))
-    currency = draw(st.sampled_from(["TRY", "TRY", "TRY", "EUR", "USD"]))
+    currency = draw(st.sampled_from(["EUR", "USD"] if profile == "IHRACAT" else ["TRY", "TRY", "TRY", "EUR", "USD"]))
     rate = draw(st.decimals(min_value=Decimal(30), max_value=Decimal(60), places=8)) if currency != "TRY" else None
     order = Order(
         source="property",
@@ -173,7 +202,17 @@ def scenarios(draw: Any) -> Scenario:
         order_discount=order_discount,
         total_paid=Money(amount=paid, currency=currency),
     )
-    return Scenario(invoice_type, profile, order, rate)
+    export = ExportDetails(
+        incoterm=draw(st.sampled_from(["EXW", "FOB", "CIF", "DAP"])), default_customs_code="570110100000"
+    )
+    return Scenario(
+        "ISTISNA" if invoice_type == "IHRACAT" else invoice_type,
+        profile,
+        order,
+        rate,
+        special_bases,
+        export if profile == "IHRACAT" else None,
+    )
 
 
 def _assert_document(xml: bytes, paid: Decimal) -> None:
@@ -201,6 +240,8 @@ def test_every_generated_order_passes_gib_and_pays_what_was_paid(scenario: Scena
         profile=scenario.profile,
         invoice_type=scenario.invoice_type,
         exchange_rate=scenario.exchange_rate,
+        special_bases=scenario.special_bases,
+        export=scenario.export,
     )
     assert abs(document.breakdown.rounding_adjustment) <= KURUS * (len(scenario.order.lines) + 1)
     _assert_document(document.to_bytes(), scenario.order.total_paid.amount)
