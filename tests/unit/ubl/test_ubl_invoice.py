@@ -16,6 +16,8 @@ from mutabik.ubl import (
     PartyError,
     Profile,
     build_invoice,
+    check_schematron,
+    check_xsd,
     invoice_number,
     parse_invoice,
     profile_for,
@@ -350,6 +352,8 @@ def test_the_document_is_parsed_without_entities_or_network() -> None:
 <cbc:IssueDate>2025-01-01</cbc:IssueDate></Invoice>"""
     parsed = parse_invoice(evil)
     assert "root" not in parsed.number
+    assert [f.rule for f in check_xsd(evil)] == ["DOCTYPE"]
+    assert [f.rule for f in check_schematron(evil)] == ["DOCTYPE"]
 
 
 def test_diib_exports_are_refused_with_the_reason(seller: Party, company: Party) -> None:

@@ -78,9 +78,18 @@ def _tree(xml: bytes | _Element) -> _Element:
     return etree.fromstring(xml, parser=safe_parser()) if isinstance(xml, bytes) else xml
 
 
+def _doctype(root: _Element) -> list[Failure]:
+    # GİB documents carry no DTD; one that does may declare entities, which no parser of ours should see.
+    if root.getroottree().docinfo.doctype:
+        return [Failure("a UBL-TR document has no DOCTYPE (DTDs and entities are refused)", "line 1", "DOCTYPE")]
+    return []
+
+
 def check_xsd(xml: bytes | _Element) -> list[Failure]:
     """XSD failures of a UBL-TR document (empty when it is valid)."""
     root = _tree(xml)
+    if refused := _doctype(root):
+        return refused
     schema = _schema(etree.QName(root).localname)
     if schema.validate(root):
         return []
@@ -143,7 +152,10 @@ def _is_earchive(root: _Element) -> bool:
 def check_schematron(xml: bytes | _Element, *, earchive: bool | None = None) -> list[Failure]:
     """GİB schematron failures (empty when it passes). `earchive` defaults to "the profile is EARSIVFATURA"."""
     root = _tree(xml)
-    data = xml if isinstance(xml, bytes) else etree.tostring(root, encoding="UTF-8")
+    if refused := _doctype(root):
+        return refused
+    # Saxon reads what lxml's safe parser already read, never the caller's bytes.
+    data = etree.tostring(root, encoding="UTF-8")
     report = etree.fromstring(
         _schematron().run(data, earchive=_is_earchive(root) if earchive is None else earchive), parser=safe_parser()
     )
