@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -23,8 +22,7 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def dynamodb(moto_endpoint: str) -> Any:
+def _client(moto_endpoint: str) -> Any:
     return boto3.client(
         "dynamodb",
         endpoint_url=moto_endpoint,
@@ -32,6 +30,11 @@ def dynamodb(moto_endpoint: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+@pytest.fixture
+def dynamodb(moto_endpoint: str) -> Any:
+    return _client(moto_endpoint)
 
 
 @pytest.fixture
@@ -64,12 +67,25 @@ def test_tenants_series_and_years_count_apart(counters: InvoiceCounters) -> None
     assert counters.next_sequence("other", "ABC", 2026) == 1
 
 
-def test_concurrent_takers_never_share_a_number(counters: InvoiceCounters) -> None:
-    # WHEN 40 pushers take numbers at once
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        taken = list(pool.map(lambda _: counters.next_sequence("acme", "ABC", 2026), range(40)))
-    # THEN every number is distinct and there is no gap
-    assert sorted(taken) == list(range(1, 41))
+def test_takers_on_separate_clients_never_share_a_number(counters: InvoiceCounters, moto_endpoint: str) -> None:
+    # DynamoDB applies an UpdateItem ADD atomically, which is what makes concurrent pushers safe. moto's server
+    # does not serialize concurrent requests, so this test interleaves two clients instead of racing them.
+    other = InvoiceCounters(counters.table_name, client=_client(moto_endpoint))
+    taken = [taker.next_sequence("acme", "ABC", 2026) for _ in range(20) for taker in (counters, other)]
+    assert taken == list(range(1, 41))
+
+
+def test_a_number_is_taken_in_one_conditional_update(counters: InvoiceCounters) -> None:
+    # GIVEN the client records what is sent
+    sent: list[dict[str, Any]] = []
+    counters.client.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: sent.append(params)
+    )
+    counters.next_sequence("acme", "ABC", 2026)
+    (request,) = sent
+    assert request["UpdateExpression"].startswith("ADD #value :one")
+    assert request["ConditionExpression"] == "attribute_not_exists(#value) OR #value < :max"
+    assert request["ReturnValues"] == "UPDATED_NEW"
 
 
 def test_an_exhausted_series_is_refused_not_wrapped(counters: InvoiceCounters, dynamodb: Any) -> None:
