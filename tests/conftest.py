@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import SHOPIFY_SECRET
+from tests.support import SHOPIFY_SECRET, drain_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -40,11 +40,13 @@ def running_pipeline(runtime: Any) -> Iterator[Any]:
 
     pollers = {name: QueuePoller(p.mapping, p.host, p.sqs, p.region) for name, p in runtime.pollers.items()}
     runtime.pollers = pollers
+    drain_all(runtime)
     for poller in pollers.values():
         poller.start()
     yield runtime
     for poller in pollers.values():
         poller.stop()
+    drain_all(runtime)
 
 
 @pytest.fixture

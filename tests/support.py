@@ -84,3 +84,10 @@ def drain(runtime: Any, queue: str) -> list[dict[str, Any]]:
         for message in messages["Messages"]:
             bodies.append({**json.loads(message["Body"]), "_attributes": message.get("MessageAttributes", {})})
             runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def drain_all(runtime: Any) -> None:
+    """Empty every queue of the stack of its visible messages, so no test inherits another's work.
+    (PurgeQueue would take in-flight ones too, but SQS allows one purge a minute.)"""
+    for logical in ("IngestQueue", "IngestDLQ", "PushQueue", "PushDLQ"):
+        drain(runtime, logical)

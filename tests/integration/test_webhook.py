@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support import drain, shopify_delivery, shopify_order
+from tests.support import drain, drain_all, shopify_delivery, shopify_order
 
 
 def call(runtime: Any, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -16,8 +17,10 @@ def call(runtime: Any, path: str, body: bytes, headers: dict[str, str]) -> dict[
 
 
 @pytest.fixture(autouse=True)
-def _empty_ingest(runtime: Any) -> None:
-    drain(runtime, "IngestQueue")
+def _empty_queues(runtime: Any) -> Iterator[None]:
+    drain_all(runtime)
+    yield
+    drain_all(runtime)
 
 
 def test_signed_delivery_is_accepted_and_enqueued_once(runtime: Any, tenant: Any) -> None:
@@ -133,3 +136,10 @@ def test_the_webhook_never_overwrites_what_the_mapper_recorded_first(runtime: An
     services.deliveries.update(record, state=DeliveryState.MAPPED, documents=("k",))
     assert services.deliveries.update(record, only_if=DeliveryState.RECEIVED, state=DeliveryState.ENQUEUED) is None
     assert services.deliveries.get(tenant.tenant, "shopify", "raced").state is DeliveryState.MAPPED
+
+
+def test_a_sender_that_never_calls_over_http_is_404(runtime: Any, tenant: Any) -> None:
+    """Amazon SP-API notifications come through EventBridge; an HTTP post claiming to be one is refused."""
+    response = call(runtime, f"/v1/webhooks/amazon/{tenant.tenant}", b'{"NotificationType": "ORDER_CHANGE"}', {})
+    assert response["statusCode"] == 404
+    assert drain(runtime, "IngestQueue") == []

@@ -76,6 +76,10 @@ def receive(delivery: Delivery, services: Services) -> Answer:
     """Answer one webhook delivery. Nothing is enqueued unless it is verified, new and well-formed."""
     try:
         source = get_source(delivery.source)
+        if not source.http:
+            # Amazon SP-API arrives through EventBridge, authenticated by IAM; over HTTP, a seller id in the
+            # body would be the only "proof", and a seller id is not a secret.
+            return _error(404, f"source {delivery.source} does not deliver over HTTP")
         if len(delivery.body) > source.max_body_bytes:
             return _error(413, f"body larger than {source.max_body_bytes} bytes")
         tenant = services.tenants.get(delivery.tenant)
