@@ -407,13 +407,14 @@ def _payment_means() -> dict[str, str]:
 
 def _internet_sale(root: _Element, web_sale: WebSale) -> None:
     """e-Arşiv internet sales (VUK 433 / e-Arşiv kılavuzu): carrier and shipment date, payment method and date."""
-    if web_sale.carrier_name or web_sale.shipment_date:
+    # The carrier is named only with its VKN/TCKN: GİB identifies every party by one, and we never invent one.
+    carrier_known = bool(web_sale.carrier_name and web_sale.carrier_tax_id)
+    if carrier_known or web_sale.shipment_date:
         delivery = sub(root, CAC + "Delivery")
-        if web_sale.carrier_name:
+        if carrier_known:
             carrier = sub(delivery, CAC + "CarrierParty")
-            carrier_id = web_sale.carrier_tax_id or "2222222222"
-            scheme = "TCKN" if len(carrier_id) == 11 else "VKN"
-            sub(sub(carrier, CAC + "PartyIdentification"), CBC + "ID", carrier_id, schemeID=scheme)
+            scheme = "TCKN" if len(web_sale.carrier_tax_id) == 11 else "VKN"
+            sub(sub(carrier, CAC + "PartyIdentification"), CBC + "ID", web_sale.carrier_tax_id, schemeID=scheme)
             sub(sub(carrier, CAC + "PartyName"), CBC + "Name", web_sale.carrier_name)
             address(carrier, CAC + "PostalAddress", Address(city=""))
         if web_sale.shipment_date:
