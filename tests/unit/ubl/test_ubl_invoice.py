@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 from mutabik.model import Line, Money, Order, Party, Refund, RefundLine, document_uuid
 from mutabik.tax import ExemptionRequiredError, UnknownTaxCodeError
 from mutabik.ubl import (
@@ -23,6 +24,7 @@ from mutabik.ubl import (
     profile_for,
     render_invoice,
 )
+from mutabik.ubl.xml import CAC_NS, CBC_NS
 
 from .conftest import ISSUE_DATE
 
@@ -379,3 +381,23 @@ def test_diib_exports_are_refused_with_the_reason(seller: Party, company: Party)
 )
 def test_profile_for_the_buyer(registered: bool, commercial: bool, profile: Profile) -> None:
     assert profile_for(e_invoice_user=registered, commercial=commercial) is profile
+
+
+def test_an_internet_sale_carries_what_gib_asks_of_it(load_order: Callable[[str], Order], seller: Party) -> None:
+    xml = render_invoice(
+        load_order("earsiv_internet_sale"),
+        seller=seller,
+        number=NUMBER,
+        uuid=document_uuid("web"),
+        issue_date=ISSUE_DATE,
+    )
+    root = etree.fromstring(xml)
+    ns = {"cac": CAC_NS, "cbc": CBC_NS}
+    assert (
+        root.findtext("cac:AccountingSupplierParty/cac:Party/cbc:WebsiteURI", namespaces=ns)
+        == "https://magaza.example.com"
+    )
+    assert root.findtext("cac:PaymentMeans/cbc:InstructionNote", namespaces=ns) == "KREDIKARTI/BANKAKARTI - iyzico"
+    assert root.findtext("cac:PaymentMeans/cbc:PaymentDueDate", namespaces=ns) == "2025-10-01"
+    assert root.findtext("cac:Delivery/cac:CarrierParty/cac:PartyIdentification/cbc:ID", namespaces=ns) == "9860008925"
+    assert root.findtext("cac:Delivery/cac:Despatch/cbc:ActualDespatchDate", namespaces=ns) == "2025-10-02"
