@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from mutabik.store import clients, keys
+from mutabik.store.table import query_day, string_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -121,20 +122,9 @@ class DeliveryLog:
         return updated
 
     def list_day(self, tenant: str, day: date) -> list[DeliveryRecord]:
-        records: list[DeliveryRecord] = []
-        paginator = self.client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="by_day",
-            KeyConditionExpression="gsi1pk = :day AND begins_with(gsi1sk, :kind)",
-            ExpressionAttributeValues={
-                ":day": {"S": keys.day_index(tenant, day)},
-                ":kind": {"S": f"DELIVERY{keys.SEP}"},
-            },
-        ):
-            records.extend(DeliveryRecord.model_validate_json(i["body"]["S"]) for i in page.get("Items", []))
-        return records
+        items = query_day(self.client, self.table_name, tenant, day, "DELIVERY")
+        return [DeliveryRecord.model_validate_json(item["body"]["S"]) for item in items]
 
 
 def _key(tenant: str, source: str, delivery_id: str) -> dict[str, Any]:
-    return {name: {"S": value} for name, value in keys.delivery_key(tenant, source, delivery_id).items()}
+    return string_attributes(keys.delivery_key(tenant, source, delivery_id))

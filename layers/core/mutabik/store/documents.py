@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mutabik.model.document import Document, DocumentStatus, is_allowed_transition
 from mutabik.store import clients, keys
 from mutabik.store.exceptions import StaleDocumentError
+from mutabik.store.table import query_day, string_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,7 +30,7 @@ class DocumentLedger:
 
     def get(self, key: str) -> Document | None:
         response = self.client.get_item(
-            TableName=self.table_name, Key=_attrs(keys.document_item_key(key)), ConsistentRead=True
+            TableName=self.table_name, Key=string_attributes(keys.document_item_key(key)), ConsistentRead=True
         )
         item = response.get("Item")
         return _document(item) if item else None
@@ -84,22 +85,7 @@ class DocumentLedger:
 
     def list_day(self, tenant: str, day: date) -> list[Document]:
         """The tenant's documents created on a UTC day, oldest first."""
-        return [_document(item) for item in self._query_day(tenant, day, "DOC")]
-
-    def _query_day(self, tenant: str, day: date, kind: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        paginator = self.client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="by_day",
-            KeyConditionExpression="gsi1pk = :day AND begins_with(gsi1sk, :kind)",
-            ExpressionAttributeValues={
-                ":day": {"S": keys.day_index(tenant, day)},
-                ":kind": {"S": f"{kind}{keys.SEP}"},
-            },
-        ):
-            items.extend(page.get("Items", []))
-        return items
+        return [_document(item) for item in query_day(self.client, self.table_name, tenant, day, "DOC")]
 
     def _must_get(self, key: str) -> Document:
         found = self.get(key)
@@ -114,14 +100,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _attrs(values: dict[str, str]) -> dict[str, Any]:
-    return {name: {"S": value} for name, value in values.items()}
-
-
 def _item(document: Document) -> dict[str, Any]:
     created = document.created_at
     return {
-        **_attrs(keys.document_item_key(document.key)),
+        **string_attributes(keys.document_item_key(document.key)),
         "gsi1pk": {"S": keys.day_index(document.tenant, created.date())},
         "gsi1sk": {"S": keys.SEP.join(("DOC", created.isoformat(), document.key))},
         "status": {"S": document.status.value},

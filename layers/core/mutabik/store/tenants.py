@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from mutabik.model.document import DocumentType
 from mutabik.model.party import Party
 from mutabik.store import clients, keys
 from mutabik.store.exceptions import TenantNotFoundError
+from mutabik.store.table import string_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,7 +64,7 @@ class TenantDirectory:
             key = keys.tenant_key(tenant)
         except ValueError as exc:
             raise TenantNotFoundError(f"unknown tenant {tenant[:40]!r}") from exc
-        response = self.client.get_item(TableName=self.table_name, Key=_attrs(key))
+        response = self.client.get_item(TableName=self.table_name, Key=string_attributes(key))
         item = response.get("Item")
         if not item:
             raise TenantNotFoundError(f"unknown tenant {tenant!r}")
@@ -72,7 +73,7 @@ class TenantDirectory:
     def put(self, config: TenantConfig) -> None:
         self.client.put_item(
             TableName=self.table_name,
-            Item={**_attrs(keys.tenant_key(config.tenant)), "body": {"S": config.model_dump_json()}},
+            Item={**string_attributes(keys.tenant_key(config.tenant)), "body": {"S": config.model_dump_json()}},
         )
 
     def list(self) -> list[str]:
@@ -87,7 +88,3 @@ class TenantDirectory:
         ):
             tenants.extend(i["pk"]["S"].split(keys.SEP, 1)[1] for i in page.get("Items", []))
         return sorted(tenants)
-
-
-def _attrs(values: dict[str, str]) -> dict[str, Any]:
-    return {name: {"S": value} for name, value in values.items()}
