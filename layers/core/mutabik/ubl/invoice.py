@@ -65,7 +65,7 @@ UNSUPPORTED_EXEMPTIONS = {
     "702": "exemption 702 (DİİB) needs a GTİP and the buyer's line code on every line (GİB schematron), "
     "which the canonical order does not carry",
 }
-#: The customs ministry receives every IHRACAT invoice as its AccountingCustomerParty (GİB İhracat Kılavuzu).
+#: The customs ministry receives every IHRACAT invoice as its AccountingCustomerParty (GİB sample IHRACAT.xml).
 CUSTOMS_PARTY = Party(
     name="Gümrük ve Ticaret Bakanlığı Gümrükler Genel Müdürlüğü - Bilgi İşlem Dairesi Başkanlığı",
     tax_id="1460415308",
