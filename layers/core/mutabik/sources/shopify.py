@@ -95,7 +95,7 @@ class _TaxLine(_Shape):
 
 
 class _Allocation(_Shape):
-    amount: Decimal
+    amount: Decimal = Field(ge=0)
 
 
 class _LineItem(_Shape):
@@ -392,6 +392,14 @@ def _buyer(order: _Order) -> Party:
 
 
 def _order(order: _Order, delivery: Delivery, context: SourceContext) -> Order:
+    try:
+        return _canonical_order(order, delivery, context)
+    except ValidationError as exc:
+        # What the shapes allow but no invoice can carry (a discount above its line …), named by field.
+        raise payload_error_from(exc, "order") from exc
+
+
+def _canonical_order(order: _Order, delivery: Delivery, context: SourceContext) -> Order:
     lines = [
         Line(
             sku=item.sku or str(item.id),
