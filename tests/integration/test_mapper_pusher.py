@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -196,3 +197,58 @@ def test_a_stale_write_loses(runtime: Any, tenant: Any, services: Any) -> None:
         services.documents.transition(seen, DocumentStatus.SUBMITTING)  # decided from an old read
     assert error.value.current.status is DocumentStatus.SUBMITTING
     assert error.value.current.version == 1
+
+
+@pytest.fixture
+def ubl_tenant(tenant: Any, services: Any) -> Any:
+    """The tenant, its export provider writing UBL-TR e-Arşiv invoices numbered from series MTB."""
+    from mutabik.store.tenants import ProviderSettings
+
+    config = tenant.model_copy(update={"providers": {"export": ProviderSettings(options={"format": "ubl"})}})
+    services.tenants.put(config)
+    return config
+
+
+def push_order(runtime: Any, tenant: str, order: dict[str, Any]) -> str:
+    runtime.host.invoke("MapperFunction", sqs_event(runtime, "IngestQueue", [ingest_message(tenant, order)]))
+    key = drain(runtime, "PushQueue")[0]["key"]
+    runtime.host.invoke("PusherFunction", sqs_event(runtime, "PushQueue", [{"key": key}]))
+    return key
+
+
+def test_a_ubl_invoice_is_numbered_once_and_passes_gibs_xsd(runtime: Any, ubl_tenant: Any, services: Any) -> None:
+    from mutabik import ubl
+
+    key = push_order(runtime, ubl_tenant.tenant, shopify_order())
+    document = services.documents.get(key)
+
+    assert document.status is DocumentStatus.SUBMITTED
+    year = document.created_at.year
+    assert document.number == f"MTB{year}000000001"
+    xml = services.blobs.get(document.provider_refs["s3_key"])
+    ubl.validate_xsd(xml)
+    parsed = ubl.parse_invoice(xml)
+    assert parsed.number == document.number
+    assert parsed.uuid.lower() == document.uuid  # GİB writes ETTNs in capitals
+    assert parsed.payable == Decimal("319.90")  # what the buyer paid, to the kuruş
+
+    # A replay sends nothing again and takes no second number.
+    runtime.host.invoke("PusherFunction", sqs_event(runtime, "PushQueue", [{"key": key}]))
+    assert services.counters.current(ubl_tenant.tenant, "MTB", year) == 1
+
+
+def test_an_invoice_gib_would_refuse_is_rejected_before_it_takes_a_number(
+    runtime: Any, ubl_tenant: Any, services: Any
+) -> None:
+    order = shopify_order(order_id=5800000000002)
+    order["line_items"][0]["tax_lines"] = [{"rate": 0.0, "price": "0.00"}]  # 0 % KDV with no exemption code
+    order["shipping_lines"] = []
+    order["total_price"] = "270.00"
+
+    document = services.documents.get(push_order(runtime, ubl_tenant.tenant, order))
+
+    assert document.status is DocumentStatus.REJECTED
+    assert "exemption" in document.error.lower()
+    assert "line 1" in document.error.lower()
+    assert document.number == ""
+    assert services.counters.current(ubl_tenant.tenant, "MTB", document.created_at.year) == 0

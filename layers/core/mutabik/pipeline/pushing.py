@@ -90,8 +90,11 @@ def _advance(document: Document, services: Services) -> Document:
         if found is not None:
             logger.info("interrupted attempt had arrived", extra={"key": document.key})
             return _record(document, found, provider, services)
+    numbering = _number_for(document, provider, services) if document.status is S.PENDING else {}
+    if "error" in numbering:
+        return services.documents.transition(document, S.REJECTED, error=numbering["error"])
     held = services.documents.transition(
-        document, S.SUBMITTING, lease_until=now + LEASE, attempts=document.attempts + 1
+        document, S.SUBMITTING, lease_until=now + LEASE, attempts=document.attempts + 1, **numbering
     )
     try:
         outcome = provider.issue(held)
@@ -104,6 +107,23 @@ def _advance(document: Document, services: Services) -> Document:
         logger.info("document rejected", extra={"key": document.key, "provider": provider.name})
         return services.documents.transition(held, S.REJECTED, lease_until=None, error=str(exc)[:4000])
     return _record(held, outcome, provider, services)
+
+
+def _number_for(document: Document, provider: Provider, services: Services) -> dict[str, str]:
+    """The invoice number a document is sent under, taken once and kept on the document, so every retry
+    sends the same number. The content is checked first: a document refused by the XSD spends no number
+    (GİB wants a series without gaps)."""
+    if document.number or not provider.numbers(document):
+        return {}
+    from mutabik.store.counters import format_invoice_number
+
+    series, year = services.tenants.get(document.tenant).invoice_series, document.created_at.year
+    try:
+        provider.check(document, format_invoice_number(series, year, 1))
+    except PermanentProviderError as exc:
+        logger.info("document refused before sending", extra={"key": document.key})
+        return {"error": str(exc)[:4000]}
+    return {"number": services.counters.next_number(document.tenant, series, year)}
 
 
 def _record(document: Document, outcome: Outcome, provider: Provider, services: Services) -> Document:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from mutabik.store.blobs import BlobStore
+from mutabik.store.counters import InvoiceCounters
 from mutabik.store.deliveries import DeliveryLog
 from mutabik.store.documents import DocumentLedger
 from mutabik.store.queues import Queue
@@ -46,6 +47,10 @@ class Services:
     @cached_property
     def tenants(self) -> TenantDirectory:
         return TenantDirectory(self._require("TABLE_NAME"))
+
+    @cached_property
+    def counters(self) -> InvoiceCounters:
+        return InvoiceCounters(self._require("TABLE_NAME"))
 
     @cached_property
     def secrets(self) -> SecretStore:

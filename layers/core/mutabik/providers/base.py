@@ -91,6 +91,16 @@ class Provider(ABC):
 
         raise UnsupportedOperationError(f"{self.name} gives no later verdict", provider=self.name)
 
+    def numbers(self, document: Document) -> bool:
+        """Whether we give this document its invoice number (`ABC2026000000001`) before sending: true for
+        providers that take our UBL as it is; false where the provider numbers (Paraşüt, GİB's portal)."""
+        return False
+
+    def check(self, document: Document, number: str) -> None:
+        """Refuse, with PermanentProviderError, a document that cannot go — before a number is spent on it.
+        `number` is a stand-in of the right shape. Providers that write UBL validate it here (XSD)."""
+        return None
+
     @property
     def final_on_submit(self) -> bool:
         """Whether SUBMITTED is the end of the road (no verdict will follow)."""
