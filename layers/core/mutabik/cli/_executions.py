@@ -13,7 +13,7 @@ __all__ = ["run_execution"]
 def run_execution(state_machine_arn: str, payload: str, timeout: float = 300.0) -> dict[str, Any]:
     from mutabik.store import clients
 
-    client = clients._client("stepfunctions")
+    client = clients.stepfunctions()
     # A unique name: executions are named for the console and for idempotency, not left to the service.
     name = f"cli-{uuid.uuid4().hex}"
     arn = client.start_execution(stateMachineArn=state_machine_arn, input=payload, name=name)["executionArn"]

@@ -90,11 +90,15 @@ def _advance(document: Document, services: Services) -> Document:
         if found is not None:
             logger.info("interrupted attempt had arrived", extra={"key": document.key})
             return _record(document, found, provider, services)
-    numbering = _number_for(document, provider, services) if document.status is S.PENDING else {}
-    if "error" in numbering:
-        return services.documents.transition(document, S.REJECTED, error=numbering["error"])
+    number = document.number
+    if not number and provider.numbers(document):
+        try:
+            number = _take_number(document, provider, services)
+        except PermanentProviderError as exc:
+            logger.info("document refused before sending", extra={"key": document.key})
+            return services.documents.transition(document, S.REJECTED, lease_until=None, error=str(exc)[:4000])
     held = services.documents.transition(
-        document, S.SUBMITTING, lease_until=now + LEASE, attempts=document.attempts + 1, **numbering
+        document, S.SUBMITTING, lease_until=now + LEASE, attempts=document.attempts + 1, number=number
     )
     try:
         outcome = provider.issue(held)
@@ -109,21 +113,15 @@ def _advance(document: Document, services: Services) -> Document:
     return _record(held, outcome, provider, services)
 
 
-def _number_for(document: Document, provider: Provider, services: Services) -> dict[str, str]:
-    """The invoice number a document is sent under, taken once and kept on the document, so every retry
-    sends the same number. The content is checked first: a document refused by the XSD spends no number
-    (GİB wants a series without gaps)."""
-    if document.number or not provider.numbers(document):
-        return {}
+def _take_number(document: Document, provider: Provider, services: Services) -> str:
+    """The invoice number the document is sent under, kept on it so every retry sends the same one.
+    The content is checked first with a stand-in number: a document refused by the XSD spends no number
+    (GİB wants a series without gaps). Raises PermanentProviderError for such a document."""
     from mutabik.store.counters import format_invoice_number
 
     series, year = services.tenants.get(document.tenant).invoice_series, document.created_at.year
-    try:
-        provider.check(document, format_invoice_number(series, year, 1))
-    except PermanentProviderError as exc:
-        logger.info("document refused before sending", extra={"key": document.key})
-        return {"error": str(exc)[:4000]}
-    return {"number": services.counters.next_number(document.tenant, series, year)}
+    provider.check(document, format_invoice_number(series, year, 1))
+    return services.counters.next_number(document.tenant, series, year)
 
 
 def _record(document: Document, outcome: Outcome, provider: Provider, services: Services) -> Document:

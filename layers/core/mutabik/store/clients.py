@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
-__all__ = ["dynamodb", "reset", "s3", "secretsmanager", "sqs"]
+__all__ = ["dynamodb", "reset", "s3", "secretsmanager", "sqs", "stepfunctions"]
 
 
 _creating = threading.Lock()
@@ -20,18 +21,14 @@ _creating = threading.Lock()
 
 @cache
 def _client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
     # boto3's default session is not thread-safe while it builds a client (the local runtime uses threads).
     with _creating:
-        return _build(service, boto3, Config)
+        import boto3
+        from botocore.config import Config
 
-
-def _build(service: str, boto3: Any, Config: Any) -> Any:  # noqa: N803 - the class, passed in lazily
-    # Standard retry mode backs off on throttling; endpoint and region come from the environment
-    # (AWS_ENDPOINT_URL points every client at moto in the local runtime).
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        # Standard retry mode backs off on throttling; endpoint and region come from the environment
+        # (AWS_ENDPOINT_URL points every client at moto in the local runtime).
+        return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:
@@ -44,6 +41,10 @@ def sqs() -> SQSClient:
 
 def s3() -> S3Client:
     return _client("s3")  # type: ignore[no-any-return]
+
+
+def stepfunctions() -> SFNClient:
+    return _client("stepfunctions")  # type: ignore[no-any-return]
 
 
 def secretsmanager() -> SecretsManagerClient:
