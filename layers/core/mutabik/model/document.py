@@ -85,6 +85,9 @@ class Document(BaseModel):
     created_at: datetime
     updated_at: datetime
     number: str = ""  # the invoice number (e.g. ABC2026000000001) once known
+    #: The e-document profile it goes under (EARSIVFATURA, TEMELFATURA, TICARIFATURA), decided by the pusher
+    #: from GİB's user list before the first send and kept for every retry; empty where the provider decides.
+    profile: str = ""
     provider_refs: dict[str, str] = Field(default_factory=dict)  # provider's ids, links
     error: str = ""  # the provider's own words on rejection
     payload: dict[str, Any] = Field(default_factory=dict)  # the canonical input the document is made from

@@ -61,7 +61,13 @@ def push(key: str, services: Services) -> Document | None:
 def build_provider(document: Document, services: Services) -> Provider:
     tenant = services.tenants.get(document.tenant)
     settings = tenant.providers.get(document.provider, ProviderSettings())
-    context = ProviderContext(tenant=tenant, settings=settings, secrets=services.secrets, blobs=services.blobs)
+    context = ProviderContext(
+        tenant=tenant,
+        settings=settings,
+        secrets=services.secrets,
+        blobs=services.blobs,
+        cache=services.cache.scoped(document.tenant, document.provider),
+    )
     return provider_class(document.provider)(context)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from mutabik.store.blobs import BlobStore
+from mutabik.store.cache import Cache
 from mutabik.store.counters import InvoiceCounters
 from mutabik.store.deliveries import DeliveryLog
 from mutabik.store.documents import DocumentLedger
@@ -51,6 +52,10 @@ class Services:
     @cached_property
     def counters(self) -> InvoiceCounters:
         return InvoiceCounters(self._require("TABLE_NAME"))
+
+    @cached_property
+    def cache(self) -> Cache:
+        return Cache(self._require("TABLE_NAME"), clock=self.clock)
 
     @cached_property
     def secrets(self) -> SecretStore:

@@ -22,7 +22,10 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 @cache
 def available_providers() -> frozenset[str]:
-    return frozenset(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_PROVIDERS)
+    # Modules named `_…` are shared plumbing (HTTP, OAuth, SOAP), not providers.
+    return frozenset(
+        m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_PROVIDERS and not m.name.startswith("_")
+    )
 
 
 @cache

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
@@ -11,10 +14,20 @@ from mutabik.model.document import Document, DocumentStatus, DocumentType
 
 if TYPE_CHECKING:
     from mutabik.store.blobs import BlobStore
+    from mutabik.store.cache import ScopedCache
     from mutabik.store.secrets import SecretStore
     from mutabik.store.tenants import ProviderSettings, TenantConfig
 
-__all__ = ["CAPABILITY_FOR", "Capability", "Outcome", "Provider", "ProviderContext"]
+__all__ = [
+    "CAPABILITY_FOR",
+    "Capability",
+    "DocumentFile",
+    "ListedDocument",
+    "Outcome",
+    "Provider",
+    "ProviderContext",
+    "RegisteredUser",
+]
 
 
 class Capability(StrEnum):
@@ -28,8 +41,9 @@ class Capability(StrEnum):
     JOURNAL_ENTRY = "journal_entry"
     FIND = "find"  # can tell whether a document already exists (by our UUID or reference)
     STATUS = "status"  # gives its verdict later: SUBMITTED is followed up until final
-    PDF = "pdf"
+    PDF = "pdf"  # gives the document as a PDF or a link to it
     LIST = "list"  # lists documents of a period (reconciliation)
+    USER_LIST = "user_list"  # answers whether a VKN/TCKN is a registered e-Fatura user (GİB's user list)
 
 
 #: The capability a document type needs.
@@ -54,18 +68,60 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class DocumentFile:
+    """A document's printable form: the PDF itself, or where the provider serves it."""
+
+    content: bytes = b""
+    url: str = ""
+    content_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
+class ListedDocument:
+    """One document as the provider lists it for a period: what reconciliation matches our ledger against."""
+
+    provider_id: str
+    issue_date: date
+    number: str = ""
+    uuid: str = ""  # the ETTN, where the provider knows it
+    reference: str = ""  # our reference as we sent it (order number, document key …)
+    total: Decimal | None = None  # payable amount, KDV included
+    currency: str = "TRY"
+    status: str = ""  # the provider's own word
+
+
+@dataclass(frozen=True)
+class RegisteredUser:
+    """What GİB's user list says of one VKN/TCKN (e-FaturaPaketi/xsd/Userlist/NewUserList.xsd)."""
+
+    tax_id: str
+    registered: bool
+    title: str = ""
+    aliases: tuple[str, ...] = ()  # receiving mailboxes (PK etiketi), e.g. urn:mail:defaultpk@firma.com.tr
+
+
+@dataclass(frozen=True)
 class ProviderContext:
-    """What an adapter may use: its tenant's settings and credentials, the bucket, an HTTP timeout."""
+    """What an adapter may use: its tenant's settings and credentials, the bucket, a cache scoped to this tenant
+    and provider (contact ids, token leases), an HTTP timeout."""
 
     tenant: TenantConfig
     settings: ProviderSettings
     secrets: SecretStore
     blobs: BlobStore
+    cache: ScopedCache | None = None
     timeout_seconds: float = 20.0
 
 
 class Provider(ABC):
-    """One destination (Paraşüt, an integrator, an ERP …). One module each under `mutabik.providers`."""
+    """One destination (Paraşüt, an integrator, an ERP …). One module each under `mutabik.providers`.
+
+    `issue` sends every document type the adapter declares: a sales invoice, the return invoice of a refund,
+    the cancellation of an issued invoice, a collection (tahsilat) against an invoice. For the last three the
+    pusher passes `invoice`, the sales invoice they refer to, already issued at this provider; adapters find
+    their own ids for it in `invoice.provider_refs`. Everything else is optional and declared in `capabilities`;
+    the pipeline never calls what an adapter does not declare.
+    """
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
@@ -76,9 +132,32 @@ class Provider(ABC):
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
 
+    @property
+    def secret_name(self) -> str:
+        """Where this tenant's credentials for this provider live in Secrets Manager."""
+        return self.context.secrets.provider_secret_name(self.context.tenant.tenant, self.name)
+
+    def credentials(self, *, fresh: bool = False) -> dict[str, str]:
+        """The tenant's credentials for this provider: a JSON object in Secrets Manager."""
+        import json
+
+        from mutabik.providers.exceptions import PermanentProviderError
+        from mutabik.store.exceptions import SecretNotFoundError
+
+        try:
+            value = json.loads(self.context.secrets.get(self.secret_name, fresh=fresh))
+        except (SecretNotFoundError, ValueError) as exc:
+            raise PermanentProviderError(
+                f"no readable credentials in {self.secret_name}: store a JSON object there", provider=self.name
+            ) from exc
+        if not isinstance(value, dict):
+            raise PermanentProviderError(f"{self.secret_name} must hold a JSON object", provider=self.name)
+        return {str(k): str(v) for k, v in value.items()}
+
     @abstractmethod
-    def issue(self, document: Document) -> Outcome:
-        """Send the document. Raise RetryableProviderError or PermanentProviderError when it does not go."""
+    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
+        """Send the document. Raise RetryableProviderError or PermanentProviderError when it does not go
+        (WrongProfileError when the provider says the buyer is, or is not, an e-Fatura user)."""
 
     @abstractmethod
     def find(self, document: Document) -> Outcome | None:
@@ -87,9 +166,20 @@ class Provider(ABC):
 
     def status(self, document: Document) -> Outcome:
         """The provider's current verdict on a SUBMITTED document (adapters with Capability.STATUS)."""
-        from mutabik.providers.exceptions import UnsupportedOperationError
+        raise self._unsupported("gives no later verdict")
 
-        raise UnsupportedOperationError(f"{self.name} gives no later verdict", provider=self.name)
+    def pdf(self, document: Document) -> DocumentFile:
+        """The issued document as a PDF or a link (Capability.PDF)."""
+        raise self._unsupported("serves no PDF")
+
+    def list_documents(self, start: date, end: date) -> Iterator[ListedDocument]:
+        """Documents issued from `start` to `end`, both included (Capability.LIST)."""
+        raise self._unsupported("cannot list documents")
+
+    def registered_user(self, tax_id: str) -> RegisteredUser:
+        """Whether `tax_id` receives e-Fatura, from the provider's copy of GİB's user list (Capability.USER_LIST).
+        The pipeline caches the answer in the table; adapters need not."""
+        raise self._unsupported("cannot look up GİB's user list")
 
     def numbers(self, document: Document) -> bool:
         """Whether we give this document its invoice number (`ABC2026000000001`) before sending: true for
@@ -105,3 +195,8 @@ class Provider(ABC):
     def final_on_submit(self) -> bool:
         """Whether SUBMITTED is the end of the road (no verdict will follow)."""
         return not self.supports(Capability.STATUS)
+
+    def _unsupported(self, what: str) -> Exception:
+        from mutabik.providers.exceptions import UnsupportedOperationError
+
+        return UnsupportedOperationError(f"{self.name} {what}", provider=self.name)

@@ -3,6 +3,8 @@
 ProviderError
 ├── RetryableProviderError   timeouts, 429, 5xx: try again later (`retry_after` seconds if the provider says)
 ├── PermanentProviderError   the provider refuses the document (validation): REJECTED with its words
+│   └── WrongProfileError    refused because the buyer is (or is not) an e-Fatura user: re-issue once under
+│                            the other profile, same key, same ETTN, same number
 └── UnsupportedOperationError the adapter cannot do this; the mapper should never have asked
 """
 
@@ -14,6 +16,7 @@ __all__ = [
     "RetryableProviderError",
     "UnknownProviderError",
     "UnsupportedOperationError",
+    "WrongProfileError",
 ]
 
 
@@ -39,6 +42,15 @@ class RetryableProviderError(ProviderError):
 
 class PermanentProviderError(ProviderError):
     pass
+
+
+class WrongProfileError(PermanentProviderError):
+    """The provider refused the document for its profile: an e-Arşiv invoice to a registered e-Fatura user, or
+    an e-Fatura to someone who is not one. `registered` is what the refusal tells us about the buyer."""
+
+    def __init__(self, message: str, *, registered: bool, provider: str = "", status_code: int | None = None) -> None:
+        super().__init__(message, provider=provider, status_code=status_code)
+        self.registered = registered
 
 
 class UnsupportedOperationError(ProviderError):

@@ -71,7 +71,7 @@ class ExportProvider(Provider):
             raise PermanentProviderError(str(exc), provider=self.name) from exc
         return xml
 
-    def issue(self, document: Document) -> Outcome:
+    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
         key = self.object_key(document)
         if self._as_ubl(document):
             self.context.blobs.put(key, self._invoice_xml(document, document.number), "application/xml")
