@@ -186,9 +186,10 @@ class Provider(ABC):
         providers that take our UBL as it is; false where the provider numbers (Paraşüt, GİB's portal)."""
         return False
 
-    def check(self, document: Document, number: str) -> None:
+    def check(self, document: Document, number: str, invoice: Document | None = None) -> None:
         """Refuse, with PermanentProviderError, a document that cannot go — before a number is spent on it.
-        `number` is a stand-in of the right shape. Providers that write UBL validate it here (XSD)."""
+        `number` is a stand-in of the right shape; `invoice` as for `issue`. Providers that write UBL validate
+        it here (XSD, and GİB's schematron where they can afford it)."""
         return None
 
     @property

@@ -44,7 +44,7 @@ class ExportProvider(Provider):
     def numbers(self, document: Document) -> bool:
         return self._as_ubl(document)
 
-    def check(self, document: Document, number: str) -> None:
+    def check(self, document: Document, number: str, invoice: Document | None = None) -> None:
         if self._as_ubl(document):
             self._invoice_xml(document, number)
 
