@@ -91,3 +91,58 @@ def drain_all(runtime: Any) -> None:
     (PurgeQueue would take in-flight ones too, but SQS allows one purge a minute.)"""
     for logical in ("IngestQueue", "IngestDLQ", "PushQueue", "PushDLQ"):
         drain(runtime, logical)
+
+
+def provider_tenant(
+    services: Any,
+    provider: str,
+    *,
+    base_url: str,
+    credentials: dict[str, str] | None = None,
+    options: dict[str, str] | None = None,
+    sources: tuple[str, ...] = ("shopify", "generic"),
+) -> Any:
+    """A fresh tenant that routes every document type its provider supports to `provider` at `base_url`
+    (a fake's URL), with the provider's credentials in Secrets Manager and test secrets for `sources`."""
+    from mutabik.model.document import DocumentType
+    from mutabik.providers import provider_class
+    from mutabik.providers.base import CAPABILITY_FOR
+    from mutabik.store import keys
+    from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
+    from mutabik_local.demo import DEMO_SELLER
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    for source in sources:
+        services.secrets.put(keys.source_secret_name(services.secrets.prefix, name, source), SOURCE_SECRETS[source])
+    if credentials is not None:
+        services.secrets.put(services.secrets.provider_secret_name(name, provider), json.dumps(credentials))
+    capabilities = provider_class(provider).capabilities
+    config = TenantConfig(
+        tenant=name,
+        seller=DEMO_SELLER,
+        sources={source: SourceSettings() for source in sources},
+        routes={t: provider for t in DocumentType if CAPABILITY_FOR[t] in capabilities},
+        providers={provider: ProviderSettings(base_url=base_url, options=options or {})},
+    )
+    services.tenants.put(config)
+    return config
+
+
+GENERIC_SECRET = "test-generic-secret"
+SOURCE_SECRETS = {"shopify": SHOPIFY_SECRET, "generic": GENERIC_SECRET}
+
+
+def generic_delivery(events: list[dict[str, Any]], *, delivery_id: str | None = None) -> tuple[bytes, dict[str, str]]:
+    """Canonical events as the seller's own app signs them (`mutabik.sources.generic`)."""
+    import time
+
+    from mutabik.sources.generic import signature
+
+    raw = json.dumps(events).encode()
+    stamp = str(int(time.time()))
+    return raw, {
+        "content-type": "application/json",
+        "x-mutabik-delivery-id": delivery_id or str(uuid.uuid4()),
+        "x-mutabik-timestamp": stamp,
+        "x-mutabik-signature": "v1=" + signature(GENERIC_SECRET, stamp, raw),
+    }
