@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mutabik.pipeline.pushing import DocumentBusyError, NotYetFinalError, push
+from mutabik.pipeline.pushing import AwaitingInvoiceError, DocumentBusyError, NotYetFinalError, push
 from mutabik.pipeline.services import Services
 from mutabik.providers.exceptions import RetryableProviderError
 
@@ -36,7 +36,7 @@ def record_handler(record: SQSRecord) -> None:
     key = json.loads(record.body)["key"]
     try:
         document = push(key, services)
-    except (RetryableProviderError, DocumentBusyError, NotYetFinalError) as exc:
+    except (RetryableProviderError, DocumentBusyError, NotYetFinalError, AwaitingInvoiceError) as exc:
         delay = backoff_seconds(int(record.attributes.approximate_receive_count or 1), exc.retry_after)
         logger.info("push postponed", extra={"key": key, "reason": type(exc).__name__, "delay": delay})
         services.push_queue.postpone(record.receipt_handle, delay)

@@ -160,7 +160,7 @@ def test_an_interrupted_attempt_is_found_at_the_provider_not_sent_again(
 
     build_provider(held, services).issue(held)  # it did arrive before the crash
     issued: list[str] = []
-    monkeypatch.setattr(ExportProvider, "issue", lambda self, d: issued.append(d.key))
+    monkeypatch.setattr(ExportProvider, "issue", lambda self, d, invoice=None: issued.append(d.key))
 
     runtime.host.invoke("PusherFunction", sqs_event(runtime, "PushQueue", [{"key": key}]))
 

@@ -44,8 +44,9 @@ class DocumentStatus(StrEnum):
 S = DocumentStatus
 #: Allowed moves. SUBMITTING → SUBMITTING is a retry taking over after a crash (it first asks the provider).
 #: REJECTED → PENDING is an operator's replay after fixing the cause; nothing leaves ACCEPTED.
+#: PENDING → PENDING notes why a document is held (a refund waiting for its invoice).
 TRANSITIONS: dict[DocumentStatus, frozenset[DocumentStatus]] = {
-    S.PENDING: frozenset({S.SUBMITTING, S.REJECTED}),
+    S.PENDING: frozenset({S.PENDING, S.SUBMITTING, S.REJECTED}),
     S.SUBMITTING: frozenset({S.SUBMITTING, S.SUBMITTED, S.ACCEPTED, S.REJECTED, S.PENDING}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED}),
     S.ACCEPTED: frozenset(),

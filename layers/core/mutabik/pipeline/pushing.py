@@ -11,15 +11,17 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from mutabik.model.document import Document, DocumentStatus
+from mutabik.model.document import Document, DocumentStatus, DocumentType
+from mutabik.pipeline.profiles import ProfileChooser
 from mutabik.pipeline.services import Services
-from mutabik.providers import provider_class
+from mutabik.providers import is_settled, provider_class
 from mutabik.providers.base import Capability, Outcome, Provider, ProviderContext
-from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError
+from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError, WrongProfileError
+from mutabik.store import keys
 from mutabik.store.exceptions import StaleDocumentError
 from mutabik.store.tenants import ProviderSettings
 
-__all__ = ["LEASE", "DocumentBusyError", "NotYetFinalError", "push"]
+__all__ = ["LEASE", "AwaitingInvoiceError", "DocumentBusyError", "NotYetFinalError", "push"]
 
 logger = Logger(child=True)
 
@@ -34,6 +36,20 @@ class DocumentBusyError(Exception):
     def __init__(self, key: str, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(f"{key} is being submitted by another attempt")
+
+
+class AwaitingInvoiceError(Exception):
+    """A return, collection or cancellation arrived before its sales invoice was issued: held, asked again
+    later with backoff; if the invoice never comes, the message ends in the push DLQ, replayable."""
+
+    def __init__(self, key: str, invoice_key: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        self.invoice_key = invoice_key
+        super().__init__(f"{key} waits for its sales invoice {invoice_key}")
+
+
+#: Documents that refer to the sales invoice of the same order, and are sent only once it is issued.
+REFERS_TO_INVOICE = frozenset({DocumentType.RETURN_INVOICE, DocumentType.COLLECTION, DocumentType.CANCELLATION})
 
 
 class NotYetFinalError(Exception):
@@ -96,37 +112,104 @@ def _advance(document: Document, services: Services) -> Document:
         if found is not None:
             logger.info("interrupted attempt had arrived", extra={"key": document.key})
             return _record(document, found, provider, services)
-    number = document.number
-    if not number and provider.numbers(document):
+    invoice: Document | None = None
+    if document.type in REFERS_TO_INVOICE:
         try:
-            number = _take_number(document, provider, services)
+            invoice = _issued_invoice(document, services)
+        except AwaitingInvoiceError as exc:
+            if document.status is S.PENDING and document.error != str(exc):
+                services.documents.transition(document, S.PENDING, error=str(exc))  # `documents list` says why
+            raise
+        if invoice is None or invoice.status is S.REJECTED:
+            return _without_invoice(document, invoice, services)
+    chooser = ProfileChooser(services.cache)
+    try:
+        profile = chooser.choose(document, invoice, provider)
+    except PermanentProviderError as exc:
+        return services.documents.transition(document, S.REJECTED, lease_until=None, error=str(exc)[:4000])
+    number = document.number
+    if not number and provider.numbers(document.model_copy(update={"profile": profile})):
+        try:
+            number = _take_number(document.model_copy(update={"profile": profile}), invoice, provider, services)
         except PermanentProviderError as exc:
             logger.info("document refused before sending", extra={"key": document.key})
             return services.documents.transition(document, S.REJECTED, lease_until=None, error=str(exc)[:4000])
     held = services.documents.transition(
-        document, S.SUBMITTING, lease_until=now + LEASE, attempts=document.attempts + 1, number=number
+        document,
+        S.SUBMITTING,
+        lease_until=now + LEASE,
+        attempts=document.attempts + 1,
+        number=number,
+        profile=profile,
+        error="",
     )
     try:
-        outcome = provider.issue(held)
+        outcome = _issue(held, invoice, provider, chooser, services)
     except RetryableProviderError as exc:
         # Stay SUBMITTING with the lease released: the next attempt asks the provider before resending,
         # because a timeout does not say whether the document arrived.
-        services.documents.transition(held, S.SUBMITTING, lease_until=None, error=str(exc)[:2000])
+        current = services.documents.get(held.key) or held
+        services.documents.transition(current, S.SUBMITTING, lease_until=None, error=str(exc)[:2000])
         raise
     except PermanentProviderError as exc:
         logger.info("document rejected", extra={"key": document.key, "provider": provider.name})
-        return services.documents.transition(held, S.REJECTED, lease_until=None, error=str(exc)[:4000])
-    return _record(held, outcome, provider, services)
+        current = services.documents.get(held.key) or held
+        return services.documents.transition(current, S.REJECTED, lease_until=None, error=str(exc)[:4000])
+    current = services.documents.get(held.key) or held
+    return _record(current, outcome, provider, services)
 
 
-def _take_number(document: Document, provider: Provider, services: Services) -> str:
+def _issue(
+    document: Document, invoice: Document | None, provider: Provider, chooser: ProfileChooser, services: Services
+) -> Outcome:
+    """Send; if the provider refuses the profile (the user list we went by was stale), re-issue once under the
+    other profile — same key, same ETTN, same number, so the buyer still gets exactly one invoice."""
+    try:
+        return provider.issue(document, invoice)
+    except WrongProfileError as exc:
+        other = chooser.learn(document, invoice, provider, registered=exc.registered)
+        if not document.profile or other == document.profile:
+            raise  # the refusal contradicts itself or we had not chosen: nothing better to try
+        logger.info("re-issuing under the other profile", extra={"key": document.key, "profile": other})
+        flipped = services.documents.transition(document, S.SUBMITTING, profile=other, error=str(exc)[:2000])
+        return provider.issue(flipped, invoice)
+
+
+def _issued_invoice(document: Document, services: Services) -> Document | None:
+    """The sales invoice of the order a return, collection or cancellation refers to, once it is settled
+    (or REJECTED, which the caller reports); None while it is missing or on its way."""
+    ((_, body),) = document.payload.items()
+    order_ref, source = str(body.get("order_ref") or ""), str(body.get("source") or document.source)
+    if not order_ref:
+        return None
+    tenant = services.tenants.get(document.tenant)
+    invoice_provider = tenant.routes.get(DocumentType.SALES_INVOICE, document.provider)
+    invoice_key = keys.document_key(
+        document.tenant, invoice_provider, DocumentType.SALES_INVOICE, f"{source}:{order_ref}"
+    )
+    invoice = services.documents.get(invoice_key)
+    if invoice is None or not (invoice.status is S.REJECTED or is_settled(invoice)):
+        raise AwaitingInvoiceError(document.key, invoice_key)
+    return invoice
+
+
+def _without_invoice(document: Document, invoice: Document | None, services: Services) -> Document:
+    """A document whose invoice will never be issued: it cannot be issued either; say why."""
+    if invoice is None:
+        error = f"the {document.type.value.replace('_', ' ')} names no order, so there is no invoice it refers to"
+    else:
+        error = f"its sales invoice {invoice.key} was rejected: {invoice.error}"
+    return services.documents.transition(document, S.REJECTED, lease_until=None, error=error[:4000])
+
+
+def _take_number(document: Document, invoice: Document | None, provider: Provider, services: Services) -> str:
     """The invoice number the document is sent under, kept on it so every retry sends the same one.
     The content is checked first with a stand-in number: a document refused by the XSD spends no number
     (GİB wants a series without gaps). Raises PermanentProviderError for such a document."""
     from mutabik.store.counters import format_invoice_number
 
     series, year = services.tenants.get(document.tenant).invoice_series, document.created_at.year
-    provider.check(document, format_invoice_number(series, year, 1))
+    provider.check(document, format_invoice_number(series, year, 1), invoice)
     return services.counters.next_number(document.tenant, series, year)
 
 

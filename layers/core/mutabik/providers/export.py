@@ -86,6 +86,8 @@ class ExportProvider(Provider):
                 "source_ref": document.source_ref,
                 "seller": self.context.tenant.seller.model_dump(mode="json") if self.context.tenant.seller else None,
                 "content": document.payload,
+                # A return, collection or cancellation names the invoice it refers to, as issued.
+                "invoice": {"key": invoice.key, "number": invoice.number, "uuid": invoice.uuid} if invoice else None,
             },
         )
         return Outcome(DocumentStatus.SUBMITTED, {"s3_key": key})

@@ -1,0 +1,117 @@
+"""Out-of-order events: a refund, collection or cancellation that arrives before its invoice is held, not lost
+and not crashed on; it goes once the invoice is issued, and says why when it never can."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mutabik.model.document import DocumentStatus, DocumentType
+from mutabik.store import keys
+
+from tests.integration.test_mapper_pusher import _empty_queues, sqs_event  # noqa: F401 - the autouse fixture
+from tests.support import drain, generic_delivery, provider_tenant
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "generic"
+S = DocumentStatus
+
+
+def _order_paid() -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(json.loads((EVENTS / "order-paid.json").read_text())["body"])
+    return event
+
+
+def _batch() -> dict[str, dict[str, Any]]:
+    events = json.loads(json.loads((EVENTS / "batch.json").read_text())["body"])
+    return {event["kind"]: event for event in events}
+
+
+def _ingest(tenant: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    body, headers = generic_delivery(events)
+    return {
+        "tenant": tenant,
+        "source": "generic",
+        "delivery_id": headers["x-mutabik-delivery-id"],
+        "topic": "",
+        "received_at": datetime.now(UTC).isoformat(),
+        "headers": headers,
+        "body_b64": base64.b64encode(body).decode(),
+    }
+
+
+def _map(runtime: Any, tenant: str, events: list[dict[str, Any]]) -> list[str]:
+    result = runtime.host.invoke("MapperFunction", sqs_event(runtime, "IngestQueue", [_ingest(tenant, events)]))
+    assert result == {"batchItemFailures": []}
+    return [message["key"] for message in drain(runtime, "PushQueue")]
+
+
+def _push(runtime: Any, key: str) -> dict[str, Any]:
+    result: dict[str, Any] = runtime.host.invoke("PusherFunction", sqs_event(runtime, "PushQueue", [{"key": key}]))
+    return result
+
+
+@pytest.fixture
+def export_tenant(services: Any) -> Any:
+    return provider_tenant(services, "export", base_url="")
+
+
+def test_a_refund_before_its_order_is_held_then_issued_against_the_invoice(
+    runtime: Any, export_tenant: Any, services: Any
+) -> None:
+    """GIVEN a refund delivered before the order it refunds WHEN it is pushed THEN it waits, saying for which
+    invoice; once the order's invoice is issued, the return goes and names the invoice it returns."""
+    (refund_key,) = _map(runtime, export_tenant.tenant, [_batch()["refund.created"]])
+
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError, match="waits for its sales invoice"):  # comes back later
+        _push(runtime, refund_key)
+
+    waiting = services.documents.get(refund_key)
+    assert waiting.status is S.PENDING
+    invoice_key = keys.document_key(export_tenant.tenant, "export", DocumentType.SALES_INVOICE, "pos:POS-2026-000731")
+    assert waiting.error == f"{refund_key} waits for its sales invoice {invoice_key}"
+
+    (order_key,) = _map(runtime, export_tenant.tenant, [_order_paid()])
+    assert order_key == invoice_key
+    assert _push(runtime, order_key) == {"batchItemFailures": []}
+    assert _push(runtime, refund_key) == {"batchItemFailures": []}
+
+    returned = services.documents.get(refund_key)
+    assert returned.status is S.SUBMITTED
+    assert returned.error == ""
+    exported = json.loads(services.blobs.get(returned.provider_refs["s3_key"]))
+    assert exported["invoice"] == {"key": invoice_key, "number": "", "uuid": services.documents.get(invoice_key).uuid}
+
+
+def test_a_collection_for_a_rejected_invoice_is_rejected_with_the_reason(
+    runtime: Any, export_tenant: Any, services: Any
+) -> None:
+    (order_key,) = _map(runtime, export_tenant.tenant, [_order_paid()])
+    invoice = services.documents.get(order_key)
+    services.documents.transition(invoice, S.REJECTED, error="GİB: alıcı VKN geçersiz")
+    (payment_key,) = _map(runtime, export_tenant.tenant, [_batch()["payment.captured"]])
+
+    assert _push(runtime, payment_key) == {"batchItemFailures": []}
+
+    payment = services.documents.get(payment_key)
+    assert payment.status is S.REJECTED
+    assert payment.error == f"its sales invoice {order_key} was rejected: GİB: alıcı VKN geçersiz"
+
+
+def test_a_payment_that_names_no_order_is_rejected_not_held_forever(
+    runtime: Any, export_tenant: Any, services: Any
+) -> None:
+    payment = _batch()["payment.captured"]
+    payment["payment"] = {**payment["payment"], "order_ref": "", "source_ref": "POS-TAHSILAT-NO-ORDER"}
+    (payment_key,) = _map(runtime, export_tenant.tenant, [payment])
+
+    assert _push(runtime, payment_key) == {"batchItemFailures": []}
+
+    rejected = services.documents.get(payment_key)
+    assert rejected.status is S.REJECTED
+    assert rejected.error == "the collection names no order, so there is no invoice it refers to"
