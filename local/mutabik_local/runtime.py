@@ -37,6 +37,7 @@ class LocalRuntime:
     log_level: str = "WARNING"
     env: dict[str, str] = field(default_factory=dict)
     pollers: dict[str, QueuePoller] = field(default_factory=dict)
+    extra_state: dict[str, Any] = field(default_factory=dict)  # what else `mutabik` commands should know (fakes)
 
     def start(self) -> LocalRuntime:
         from moto.core.config import default_user_config
@@ -137,6 +138,7 @@ class LocalRuntime:
                     "env": self.env,
                     "resources": self.template.physical,
                     "schedules": self.stack.schedules(),
+                    **self.extra_state,
                 },
                 indent=2,
             )

@@ -26,6 +26,13 @@ def register(commands: Any) -> None:
         action="append",
         help="sample event(s) for --once (default: events/shopify/orders-paid.json)",
     )
+    parser.add_argument(
+        "--provider",
+        action="append",
+        help="serve this provider's fake with a demo tenant demo-<provider> (repeatable; default: every fake); "
+        "with --once the demo goes to these instead of the export provider",
+    )
+    parser.add_argument("--no-fakes", action="store_true", help="serve no provider fakes")
     parser.add_argument("--time-scale", type=float, default=1.0, help="shrink visibility timeouts (0.01: 180 s → 2 s)")
     parser.add_argument("--verbose", action="store_true", help="show the functions' logs")
     parser.set_defaults(handler=run)
@@ -44,9 +51,14 @@ def run(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         log_level="INFO" if args.verbose else "WARNING",
     ).start()
+    servers: dict[str, Any] = {}
     try:
         services = Services()
         config = seed_demo_tenant(root, services)
+        servers = _serve_fakes(root, services, [] if args.no_fakes else args.provider or ["all"])
+        runtime.extra_state["providers"] = {
+            name: {"url": server.url, "tenant": demo_tenant_name(name)} for name, server in servers.items()
+        }
         state = runtime.write_state()
         secret = services.secrets.source_secret(DEMO_TENANT, "shopify") if "shopify" in config.sources else ""
         print(f"mutabik local runtime on {runtime.http.url}  (moto at {runtime.endpoint}, state in {state})")
@@ -55,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  Shopify secret to sign with: {secret}")
         print("  try: mutabik send events/shopify/orders-paid.json && mutabik documents")
-        ok = (
-            True if args.no_demo else _demo(runtime, services, args.event or [root / "events/shopify/orders-paid.json"])
-        )
+        for name, server in servers.items():
+            print(f"  provider fake {name:<12} at {server.url}  tenant {demo_tenant_name(name)}")
+        if servers:
+            print(f"  try: mutabik send --provider {next(iter(servers))} events/shopify/orders-paid.json")
+        events = args.event or [root / "events/shopify/orders-paid.json"]
+        tenants = [demo_tenant_name(n) for n in servers] if args.provider else [DEMO_TENANT]
+        ok = True if args.no_demo else all([_demo(runtime, services, events, tenant) for tenant in tenants])
         if args.once:
             return 0 if ok else 1
         print("serving; Ctrl-C to stop")
@@ -67,22 +83,44 @@ def run(args: argparse.Namespace) -> int:
             stop.wait()
         return 0
     finally:
+        for server in servers.values():
+            server.stop()
         runtime.stop()
         (root / ".local/runtime.json").unlink(missing_ok=True)
 
 
-def _demo(runtime: Any, services: Any, events: list[Path]) -> bool:
+def _serve_fakes(root: Path, services: Any, names: list[str]) -> dict[str, Any]:
+    from mutabik_local.fakes import available_fakes, start_fakes
+
+    if not names:
+        return {}
+    available = available_fakes(root)
+    wanted = available if "all" in names else names
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        raise SystemExit(f"mutabik: no fake for {', '.join(unknown)} (there are: {', '.join(available) or 'none'})")
+    return start_fakes(root, wanted, services)
+
+
+def demo_tenant_name(provider: str) -> str:
+    from mutabik_local.fakes import demo_tenant_name as name
+
+    return name(provider)
+
+
+def _demo(runtime: Any, services: Any, events: list[Path], tenant: str) -> bool:
     """Send the sample events, wait for the pipeline to settle, print the documents; True if all are final."""
-    from mutabik_local.demo import DEMO_TENANT, post_event
+    from mutabik_local.demo import post_event
 
     from mutabik.cli.documents import print_documents, todays_documents
     from mutabik.providers import is_settled
 
+    print(f"  demo tenant {tenant}:")
     for path in events:
-        response = post_event(runtime.webhook_base, json.loads(path.read_text()), services)
+        response = post_event(runtime.webhook_base, json.loads(path.read_text()), services, tenant)
         print(f"  sent {path.name}: {response.status_code} {response.text}")
     runtime.settle(timeout=60)
-    documents = todays_documents(services, DEMO_TENANT)
+    documents = todays_documents(services, tenant)
     print_documents(documents)
     ok = bool(documents) and all(is_settled(d) for d in documents)
     print("demo: every document reached its final status" if ok else "demo: documents are not final", file=sys.stderr)

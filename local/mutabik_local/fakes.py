@@ -1,0 +1,87 @@
+"""Provider fakes in the local runtime: `mutabik local` serves the fakes of tests/fakes on loopback ports and
+gives each a demo tenant (`demo-<provider>`) routed to it, so `mutabik send --provider parasut …` shows the
+whole flow — contact, invoice, e-document, its verdict — with no credentials.
+
+The fakes live with the tests (they are how the tests check what we send); the runtime runs from a clone, so
+it imports them from the project folder. Without tests/fakes (an installed wheel) there are simply none.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from mutabik.model.document import DocumentType
+from mutabik.pipeline.services import Services
+from mutabik.providers import available_providers, provider_class
+from mutabik.providers.base import CAPABILITY_FOR
+from mutabik.store import keys
+from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
+
+__all__ = ["available_fakes", "demo_tenant_name", "start_fakes"]
+
+
+def demo_tenant_name(provider: str) -> str:
+    return f"demo-{provider}"
+
+
+def _fakes_package(root: Path) -> Any | None:
+    if not (root / "tests" / "fakes" / "__init__.py").exists():
+        return None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module("tests.fakes")
+
+
+def available_fakes(root: Path) -> list[str]:
+    """Providers that have a fake in `root`/tests/fakes."""
+    package = _fakes_package(root)
+    if package is None:
+        return []
+    names = {m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")}
+    return sorted(names & available_providers())
+
+
+def start_fakes(root: Path, names: list[str], services: Services) -> dict[str, Any]:
+    """Serve each named fake and seed its demo tenant; returns the running servers by provider name."""
+    package = _fakes_package(root)
+    if package is None:
+        raise RuntimeError(f"no provider fakes under {root / 'tests/fakes'}")
+    servers: dict[str, Any] = {}
+    for name in names:
+        module = importlib.import_module(f"tests.fakes.{name}")
+        app = module.Fake()
+        server = package.FakeServer(app).start()
+        servers[name] = server
+        seed_provider_tenant(root, services, name, server.url, app.credentials(), app.options())
+    return servers
+
+
+def seed_provider_tenant(
+    root: Path, services: Services, provider: str, base_url: str, credentials: dict[str, str], options: dict[str, str]
+) -> TenantConfig:
+    """`demo-<provider>`: the demo seller and senders, every document type the provider supports routed to it."""
+    import json
+
+    from mutabik_local.demo import DEMO_SELLER, demo_secrets
+
+    tenant = demo_tenant_name(provider)
+    secrets = demo_secrets(root)
+    for source, value in secrets.items():
+        services.secrets.put(keys.source_secret_name(services.secrets.prefix, tenant, source), value)
+    services.secrets.put(services.secrets.provider_secret_name(tenant, provider), json.dumps(credentials))
+    capabilities = provider_class(provider).capabilities
+    config = TenantConfig(
+        tenant=tenant,
+        name=f"Kahve Dükkanı (demo, {provider})",
+        seller=DEMO_SELLER,
+        sources={source: SourceSettings() for source in secrets},
+        routes={t: provider for t in DocumentType if CAPABILITY_FOR[t] in capabilities},
+        providers={provider: ProviderSettings(base_url=base_url, options=options)},
+        invoice_series="KHV",
+    )
+    services.tenants.put(config)
+    return config
