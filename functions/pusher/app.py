@@ -20,29 +20,48 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 services = Services()
 
-#: SQS keeps a message invisible for at most 12 hours; our backoff stops growing at 15 minutes.
-MAX_BACKOFF_SECONDS = 900
+#: Our backoff stops growing at 90 × the retry base: 15 minutes in AWS, which is also SQS's longest delay.
+BACKOFF_CAP_FACTOR = 90
 
 
-def backoff_seconds(receive_count: int, retry_after: float | None) -> int:
+def backoff_seconds(attempt: int, retry_after: float | None) -> int:
     """Exponential backoff with full jitter, or the provider's Retry-After when it gives one."""
+    cap = min(900.0, services.retry_base_seconds * BACKOFF_CAP_FACTOR)
     if retry_after is not None:
-        return int(min(MAX_BACKOFF_SECONDS, max(1.0, retry_after)))
-    ceiling = min(MAX_BACKOFF_SECONDS, services.retry_base_seconds * 2 ** max(0, receive_count - 1))
+        return int(min(cap, max(1.0, retry_after)))
+    ceiling = min(cap, services.retry_base_seconds * 2 ** max(0, attempt - 1))
     return max(1, int(random.uniform(ceiling / 2, ceiling)))  # noqa: S311 - jitter, not security
 
 
 def record_handler(record: SQSRecord) -> None:
-    key = json.loads(record.body)["key"]
+    body = json.loads(record.body)
+    key = body["key"]
     try:
         document = push(key, services)
-    except (RetryableProviderError, DocumentBusyError, NotYetFinalError, AwaitingInvoiceError) as exc:
+    except NotYetFinalError as exc:
+        follow_up(key, int(body.get("follow_up", 0)) + 1, exc.retry_after)
+        return
+    except (RetryableProviderError, DocumentBusyError, AwaitingInvoiceError) as exc:
         delay = backoff_seconds(int(record.attributes.approximate_receive_count or 1), exc.retry_after)
         logger.info("push postponed", extra={"key": key, "reason": type(exc).__name__, "delay": delay})
         services.push_queue.postpone(record.receipt_handle, delay)
         raise
     if document is not None:
         metrics.add_metric(name=f"Documents{document.status.title()}", unit=MetricUnit.Count, value=1)
+
+
+def follow_up(key: str, count: int, retry_after: float | None) -> None:
+    """Ask the provider again later for the verdict on a SUBMITTED document, as a fresh delayed message: a
+    verdict may take days (a GİB portal draft waits for the seller's SMS signature), so the wait must not use up
+    the message's receive count and land in the DLQ. After MAX_FOLLOW_UPS asks we stop; the document stays
+    SUBMITTED, and `mutabik documents` and the daily reconciliation show it as unsettled."""
+    if count > services.max_follow_ups:
+        logger.warning("verdict still pending; follow-up stopped", extra={"key": key, "follow_ups": count - 1})
+        metrics.add_metric(name="FollowUpsExhausted", unit=MetricUnit.Count, value=1)
+        return
+    delay = backoff_seconds(count, retry_after)
+    services.push_queue.send({"key": key, "follow_up": count}, delay_seconds=delay)
+    logger.info("verdict pending; asking again later", extra={"key": key, "follow_up": count, "delay": delay})
 
 
 @metrics.log_metrics

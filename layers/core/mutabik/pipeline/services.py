@@ -85,5 +85,11 @@ class Services:
         return Queue(self._require("PUSH_DLQ_URL"))
 
     @property
+    def max_follow_ups(self) -> int:
+        """How often the pusher asks a provider for a pending verdict before it leaves the document be
+        (about 10 days at the 15-minute ceiling)."""
+        return int(self.env.get("MAX_FOLLOW_UPS", "1000"))
+
+    @property
     def retry_base_seconds(self) -> float:
         return float(self.env.get("RETRY_BASE_SECONDS", "10"))
