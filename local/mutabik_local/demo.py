@@ -7,6 +7,7 @@ import contextlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from mutabik.model.document import DocumentType
@@ -57,19 +58,70 @@ def seed_demo_tenant(root: Path, services: Services, *, provider: str = "export"
 
 
 def post_event(api_base: str, event: dict[str, Any], services: Services, tenant: str | None = None) -> httpx.Response:
-    """Send an API Gateway v2 sample event to a running webhook, signed afresh with the tenant's secret
-    (sample signatures go stale where the sender signs a timestamp)."""
-    source_name = event["pathParameters"]["source"]
-    tenant = tenant or event["pathParameters"]["tenant"]
+    """Send a sample event to the running system, as its sender would.
+
+    An API Gateway v2 event is posted to the webhook (with its method and event path, if any), signed afresh
+    with the tenant's secret (sample signatures go stale where the sender signs a timestamp). An Amazon SP-API
+    notification (an EventBridge event, or a bare notification) goes where Amazon puts it: see
+    `_notify`. Both answer with the HTTP response the sender would see.
+    """
+    if "pathParameters" not in event and get_source("amazon").recognises(event):
+        return _notify(event, services, tenant)
+    parameters = event["pathParameters"]
+    source_name = parameters["source"]
+    tenant = tenant or parameters["tenant"]
+    proxy = parameters.get("proxy", "")
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     headers = {k.lower(): v for k, v in event.get("headers", {}).items() if k.lower() not in _DROPPED_HEADERS}
-    delivery = Delivery(source=source_name, tenant=tenant, headers=headers, body=raw)
+    delivery = Delivery(source=source_name, tenant=tenant, headers=headers, body=raw, path=proxy)
     source = get_source(source_name)
     # Senders whose module cannot sign keep the sample's own signature.
     with contextlib.suppress(NotImplementedError):
         delivery = source.sign(delivery, services.secrets.source_secret(tenant, source_name))
-    path = f"/v1/webhooks/{source_name}/{tenant}"
+    path = f"/{source_name}/{tenant}" + (f"/{quote(proxy)}" if proxy else "")
     query = event.get("rawQueryString") or ""
-    url = f"{api_base}{path.removeprefix('/v1/webhooks')}" + (f"?{query}" if query else "")
-    return httpx.post(url, content=delivery.body, headers=dict(delivery.headers), timeout=30)
+    url = f"{api_base}{path}" + (f"?{query}" if query else "")
+    method = event.get("requestContext", {}).get("http", {}).get("method", "POST")
+    return httpx.request(method, url, content=delivery.body, headers=dict(delivery.headers), timeout=30)
+
+
+def _notify(event: dict[str, Any], services: Services, tenant: str | None) -> httpx.Response:
+    """An SP-API notification onto the ingest queue the way Amazon delivers it: an EventBridge event is put on
+    the bus whose rule targets the ingest queue (locally, template.yaml's stand-in for the partner bus); a bare
+    notification, or an event no bus takes (a deployed stack's partner bus accepts only Amazon), is sent to
+    the ingest queue directly, as SP-API's SQS workflow does. With `tenant`, the notification's seller is
+    routed to it first, as setting the tenant up would."""
+    import boto3
+    from mutabik.pipeline.intake import register_account
+
+    source = get_source("amazon")
+    notification = Delivery(source="amazon", tenant="", headers={}, body=json.dumps(event).encode())
+    if tenant:
+        register_account(services, "amazon", source.account(notification), tenant)
+    queue = services.ingest_queue
+    if "detail-type" in event:
+        arn = queue.client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["QueueArn"])["Attributes"]
+        events = boto3.client("events")
+        bus = _bus_targeting(events, arn["QueueArn"])
+        if bus:
+            entry = {
+                "EventBusName": bus,
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+            }
+            if not events.put_events(Entries=[entry])["FailedEntryCount"]:
+                return httpx.Response(202, json={"status": "accepted", "via": f"EventBridge bus {bus}"})
+    queue.send(event)
+    return httpx.Response(202, json={"status": "accepted", "via": "ingest queue"})
+
+
+def _bus_targeting(events: Any, queue_arn: str) -> str | None:
+    """The event bus with a rule that sends to this queue (one page of buses and rules: a stack has few)."""
+    for bus in events.list_event_buses(Limit=100)["EventBuses"]:
+        for rule in events.list_rules(EventBusName=bus["Name"], Limit=100)["Rules"]:
+            targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]
+            if any(target["Arn"] == queue_arn for target in targets):
+                return str(bus["Name"])
+    return None

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mutabik_local.functions import FunctionHost
 
@@ -40,10 +40,12 @@ class HttpApi:
         self.server.server_close()
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+        """The route for a raw (still percent-encoded) path, and its path parameters decoded, as API Gateway
+        gives them. `{source}` matches one segment; a greedy `{proxy+}` the rest of the path."""
         for route_method, template, pattern, function in self.routes:
             found = pattern.fullmatch(path)
             if found and route_method in (method, "ANY"):
-                return f"{route_method} {template}", function, found.groupdict()
+                return f"{route_method} {template}", function, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
     def event(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[str, dict[str, Any]]:
@@ -151,7 +153,11 @@ class HttpApi:
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    """`/v1/webhooks/{source}/{tenant}` → a regex with one named group per path parameter."""
-    pieces = re.split(r"\{(\w+)\+?\}", path)  # literal, name, literal, name, …
-    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(pieces))
+    """`/v1/webhooks/{source}/{tenant}/{proxy+}` → a regex with one named group per path parameter: `{name}`
+    is one segment, `{name+}` (API Gateway's greedy parameter, last in a path) one or more."""
+    pieces = re.split(r"\{(\w+\+?)\}", path)  # literal, name, literal, name, …
+    regex = "".join(
+        re.escape(p) if i % 2 == 0 else f"(?P<{p[:-1]}>.+)" if p.endswith("+") else f"(?P<{p}>[^/]+)"
+        for i, p in enumerate(pieces)
+    )
     return re.compile(regex)

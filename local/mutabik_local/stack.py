@@ -1,4 +1,5 @@
-"""Creates the template's table, queues, bucket and state machines in moto, under the names AWS would use."""
+"""Creates the template's table, queues, bucket, event rules and state machines in moto, under the names AWS
+would use."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Stack:
         self._assign_functions()
         self._create_tables(session.client("dynamodb"))
         self._create_queues(session.client("sqs"))
+        self._create_rules(session.client("events"))
         self._create_buckets(session.client("s3"))
         self._create_state_machines(session.client("stepfunctions"))
 
@@ -95,6 +97,33 @@ class Stack:
                         )
                     },
                 )
+
+    def _create_rules(self, client: Any) -> None:
+        """EventBridge rules and their SQS targets. A rule's bus is created when missing: on AWS it is the
+        partner bus Amazon's event source feeds; here a custom bus stands in, and `mutabik send` puts events
+        on it (moto delivers matching events to SQS targets; it enforces no queue policy, so none is set)."""
+        for logical, resource in self.template.of_type("AWS::Events::Rule").items():
+            props = self.template.resolve(resource.get("Properties", {}))
+            bus = str(props.get("EventBusName") or "default")
+            try:
+                client.describe_event_bus(Name=bus)
+            except client.exceptions.ResourceNotFoundException:
+                client.create_event_bus(Name=bus)
+            name = props.get("Name") or f"{self.template.stack_name}-{logical}"
+            arn = client.put_rule(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=json.dumps(props["EventPattern"]),
+                State=props.get("State", "ENABLED"),
+            )["RuleArn"]
+            targets = [
+                {"Id": target["Id"], "Arn": target["Arn"]}
+                for target in props.get("Targets", [])
+                if str(target["Arn"]).startswith(f"arn:{PARTITION}:sqs:")
+            ]
+            if targets:
+                client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+            self.template.physical[logical] = {"Ref": name, "Arn": arn, "EventBusName": bus}
 
     def _create_buckets(self, client: Any) -> None:
         for logical, resource in self.template.of_type("AWS::S3::Bucket").items():

@@ -65,9 +65,19 @@ class Template:
         return dict(self.body.get("Resources", {}))
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
-        return {name: r for name, r in self.resources.items() if r.get("Type") == cfn_type}
+        """The resources of a type that this stack has: a resource whose Condition is false is not created."""
+        return {
+            name: r
+            for name, r in self.resources.items()
+            if r.get("Type") == cfn_type and ("Condition" not in r or self.condition(r["Condition"]))
+        }
 
     def parameter(self, name: str) -> str:
+        """The template's `Metadata.MutabikLocal.ParameterValues` value if it gives one (a stand-in for what
+        only AWS has), else the parameter's default."""
+        local = self.body.get("Metadata", {}).get("MutabikLocal", {}).get("ParameterValues", {})
+        if name in local:
+            return str(local[name])
         return str(self.body.get("Parameters", {}).get(name, {}).get("Default", ""))
 
     def pseudo(self, name: str) -> str | None:

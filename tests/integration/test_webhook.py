@@ -11,8 +11,8 @@ import pytest
 from tests.support import drain, drain_all, shopify_delivery, shopify_order
 
 
-def call(runtime: Any, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    _, event = runtime.http.event("POST", path, headers, body)
+def call(runtime: Any, path: str, body: bytes, headers: dict[str, str], method: str = "POST") -> dict[str, Any]:
+    _, event = runtime.http.event(method, path, headers, body)
     return runtime.host.invoke("WebhookFunction", event)
 
 
@@ -143,3 +143,118 @@ def test_a_sender_that_never_calls_over_http_is_404(runtime: Any, tenant: Any) -
     response = call(runtime, f"/v1/webhooks/amazon/{tenant.tenant}", b'{"NotificationType": "ORDER_CHANGE"}', {})
     assert response["statusCode"] == 404
     assert drain(runtime, "IngestQueue") == []
+
+
+# Senders that call one path per event under their URL (Hepsiburada), through `{proxy+}`.
+HEPSIBURADA = {"username": "hb-user", "password": "hb-secret"}
+
+
+@pytest.fixture
+def hepsiburada_tenant(services: Any, tenant: Any) -> Any:
+    from mutabik.store import keys
+    from mutabik.store.tenants import SourceSettings
+
+    name = keys.source_secret_name(services.secrets.prefix, tenant.tenant, "hepsiburada")
+    services.secrets.put(name, json.dumps(HEPSIBURADA))
+    config = tenant.model_copy(update={"sources": {**tenant.sources, "hepsiburada": SourceSettings()}})
+    services.tenants.put(config)
+    return config
+
+
+def hepsiburada_call(runtime: Any, tenant: str, method: str, rest: str, body: dict[str, Any]) -> dict[str, Any]:
+    from mutabik.sources.base import basic_auth_header
+
+    headers = {"authorization": basic_auth_header(HEPSIBURADA["username"], HEPSIBURADA["password"])}
+    return call(runtime, f"/v1/webhooks/hepsiburada/{tenant}/{rest}", json.dumps(body).encode(), headers, method)
+
+
+IN_TRANSIT = {"orderNumber": "4523871234", "trackingNumber": "ARAS7788990011", "cargoCompany": "Aras Kargo"}
+
+
+def test_the_event_path_reaches_the_queue_and_the_mapper_parses_it(
+    runtime: Any, hepsiburada_tenant: Any, services: Any
+) -> None:
+    from mutabik.model.document import DocumentType
+    from mutabik.store import keys
+
+    first = hepsiburada_call(runtime, hepsiburada_tenant.tenant, "PUT", "packages/013105889/intransit", IN_TRANSIT)
+    again = hepsiburada_call(runtime, hepsiburada_tenant.tenant, "PUT", "packages/013105889/intransit", IN_TRANSIT)
+
+    assert (first["statusCode"], json.loads(first["body"])) == (202, {"status": "accepted"})
+    assert json.loads(again["body"]) == {"status": "duplicate"}
+    (message,) = drain(runtime, "IngestQueue")
+    assert message["path"] == "packages/013105889/intransit"
+    assert message["topic"] == "package.in_transit"
+    assert "authorization" not in message["headers"]
+
+    # The mapper parses the queued delivery with its path: the package in transit is a despatch advice.
+    message.pop("_attributes")
+    runtime.sqs.send_message(QueueUrl=runtime.resource("IngestQueue"), MessageBody=json.dumps(message))
+    assert runtime.pollers["MapperFunction"].poll_once() == 1
+    key = keys.document_key(
+        hepsiburada_tenant.tenant, "export", DocumentType.DESPATCH_ADVICE, "hepsiburada:013105889:intransit"
+    )
+    document = services.documents.get(key)
+    assert document is not None
+    assert document.payload["shipment"]["order_ref"] == "4523871234"
+
+
+def test_each_event_path_is_its_own_delivery(runtime: Any, hepsiburada_tenant: Any) -> None:
+    """The same body at two event paths is two events (a cancel and a package status say different things)."""
+    body = {"orderNumber": "4523871234"}
+    assert (
+        hepsiburada_call(runtime, hepsiburada_tenant.tenant, "PUT", "orders/4523871234/cancel", body)["statusCode"]
+        == 202
+    )
+    assert (
+        hepsiburada_call(runtime, hepsiburada_tenant.tenant, "PUT", "packages/1/delivered", body)["statusCode"] == 202
+    )
+    assert sorted(m["topic"] for m in drain(runtime, "IngestQueue")) == ["order.cancelled", "package.status"]
+
+
+def test_an_event_path_with_wrong_credentials_is_401(runtime: Any, hepsiburada_tenant: Any) -> None:
+    headers = {"authorization": "Basic aGItdXNlcjp3cm9uZw=="}  # hb-user:wrong
+    response = call(runtime, f"/v1/webhooks/hepsiburada/{hepsiburada_tenant.tenant}/orders", b"{}", headers, "POST")
+    assert response["statusCode"] == 401
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_a_sender_without_event_paths_refuses_one(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(shopify_order())
+    response = call(runtime, f"/v1/webhooks/shopify/{tenant.tenant}/orders/paid", body, headers)
+    assert response["statusCode"] == 404
+    assert drain(runtime, "IngestQueue") == []
+
+
+def test_other_methods_on_an_event_path_are_405(runtime: Any, hepsiburada_tenant: Any) -> None:
+    response = call(runtime, f"/v1/webhooks/hepsiburada/{hepsiburada_tenant.tenant}/orders", b"", {}, "GET")
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST, PUT"
+    assert json.loads(response["body"])["error"] == "method not allowed"
+
+
+def test_error_bodies_name_the_request_for_support(runtime: Any, tenant: Any) -> None:
+    body, headers = shopify_delivery(shopify_order(), secret="not-the-shops-secret")
+    _, event = runtime.http.event("POST", f"/v1/webhooks/shopify/{tenant.tenant}", headers, body)
+    response = runtime.host.invoke("WebhookFunction", event)
+    assert json.loads(response["body"])["request_id"] == event["requestContext"]["requestId"]
+
+
+@pytest.mark.parametrize(
+    ("path", "route", "parameters"),
+    [
+        ("/v1/webhooks/shopify/acme", "POST /v1/webhooks/{source}/{tenant}", {"source": "shopify", "tenant": "acme"}),
+        (
+            "/v1/webhooks/hepsiburada/acme/packages/0131%2F05/intransit",
+            "ANY /v1/webhooks/{source}/{tenant}/{proxy+}",
+            {"source": "hepsiburada", "tenant": "acme", "proxy": "packages/0131/05/intransit"},
+        ),
+    ],
+)
+def test_local_http_api_routes_as_api_gateway_does(
+    runtime: Any, path: str, route: str, parameters: dict[str, str]
+) -> None:
+    """`{proxy+}` takes the rest of the path; path parameters arrive decoded."""
+    matched = runtime.http.match("POST", path)
+    assert matched is not None
+    assert (matched[0], matched[2]) == (route, parameters)

@@ -5,25 +5,40 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from mutabik.pipeline.services import Services
-from mutabik.sources import get_source
+from mutabik.sources import available_sources, get_source
 from mutabik.sources.base import Delivery, SourceContext, WebhookSource
 from mutabik.sources.exceptions import PayloadError, SourceError
 from mutabik.store.deliveries import DeliveryRecord, DeliveryState
 from mutabik.store.exceptions import SecretNotFoundError, TenantNotFoundError
 from mutabik.store.queues import MAX_MESSAGE_BYTES
 
-__all__ = ["Answer", "IngestMessage", "receive"]
+__all__ = [
+    "EVENT_PATH_METHODS",
+    "Answer",
+    "IngestMessage",
+    "UnroutableDeliveryError",
+    "admit",
+    "queue_sender",
+    "receive",
+    "register_account",
+    "tenant_of_account",
+]
 
 logger = Logger(child=True)
 
 #: Headers that carry credentials: verified here, never copied onto the queue.
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "cookie"})
+#: The methods senders with event paths use (Hepsiburada: POST to create, PUT for status changes).
+EVENT_PATH_METHODS = ("POST", "PUT")
+#: A repeat of a delivery in one of these states has nothing left to do.
+_SETTLED = frozenset({DeliveryState.MAPPED, DeliveryState.IGNORED, DeliveryState.HELD})
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,9 @@ class Answer:
     content_type: str = "application/json"
 
 
-def _error(status_code: int, message: str, path: str = "") -> Answer:
-    return Answer(status_code, json.dumps({"error": message, "path": path}, ensure_ascii=False))
+def _error(status_code: int, message: str, path: str = "", request_id: str = "") -> Answer:
+    body = {"error": message, "path": path, "request_id": request_id}
+    return Answer(status_code, json.dumps(body, ensure_ascii=False))
 
 
 class IngestMessage:
@@ -50,6 +66,7 @@ class IngestMessage:
             "received_at": delivery.received_at.isoformat() if delivery.received_at else "",
             "headers": {k: v for k, v in delivery.headers.items() if k not in CREDENTIAL_HEADERS},
             "query": dict(delivery.query),
+            "path": delivery.path,
         }
         if payload_ref:
             message["payload_ref"] = payload_ref
@@ -69,23 +86,28 @@ class IngestMessage:
             body=body,
             query=message.get("query", {}),
             received_at=datetime.fromisoformat(received) if received else None,
+            path=message.get("path", ""),
         )
 
 
-def receive(delivery: Delivery, services: Services) -> Answer:
-    """Answer one webhook delivery. Nothing is enqueued unless it is verified, new and well-formed."""
+def receive(delivery: Delivery, services: Services, *, request_id: str = "") -> Answer:
+    """Answer one webhook delivery. Nothing is enqueued unless it is verified, new and well-formed.
+    Error answers carry `request_id` (API Gateway's) for the sender to quote."""
+    refuse = partial(_error, request_id=request_id)
     try:
         source = get_source(delivery.source)
         if not source.http:
             # Amazon SP-API arrives through EventBridge, authenticated by IAM; over HTTP, a seller id in the
             # body would be the only "proof", and a seller id is not a secret.
-            return _error(404, f"source {delivery.source} does not deliver over HTTP")
+            return refuse(404, f"source {delivery.source} does not deliver over HTTP")
+        if delivery.path and not source.event_paths:
+            return refuse(404, f"source {delivery.source} takes no path after the tenant")
         if len(delivery.body) > source.max_body_bytes:
-            return _error(413, f"body larger than {source.max_body_bytes} bytes")
+            return refuse(413, f"body larger than {source.max_body_bytes} bytes")
         tenant = services.tenants.get(delivery.tenant)
         settings = tenant.sources.get(delivery.source)
         if settings is None or not settings.enabled:
-            return _error(404, f"source {delivery.source} is not enabled for this tenant")
+            return refuse(404, f"source {delivery.source} is not enabled for this tenant")
         secret = services.secrets.source_secret(delivery.tenant, delivery.source)
         source.verify(delivery, secret)
         delivery_id = source.delivery_id(delivery)
@@ -93,14 +115,14 @@ def receive(delivery: Delivery, services: Services) -> Answer:
         events = source.parse(delivery, context)
     except PayloadError as exc:
         logger.info("delivery refused", extra={"source": delivery.source, "reason": exc.reason, "path": exc.path})
-        return _error(422, exc.reason, exc.path)
+        return refuse(422, exc.reason, exc.path)
     except SourceError as exc:
         logger.info("delivery refused", extra={"source": delivery.source, "status": exc.status_code})
-        return _error(exc.status_code, str(exc))
+        return refuse(exc.status_code, str(exc))
     except TenantNotFoundError:
-        return _error(404, "unknown tenant")
+        return refuse(404, "unknown tenant")
     except SecretNotFoundError:
-        return _error(404, f"source {delivery.source} has no secret for this tenant")
+        return refuse(404, f"source {delivery.source} has no secret for this tenant")
     return _enqueue(source, delivery, delivery_id, len(events), services)
 
 
@@ -141,3 +163,85 @@ def _enqueue(source: WebhookSource, delivery: Delivery, delivery_id: str, events
     )
     reply = source.reply(delivery, duplicate=False)
     return Answer(reply.status_code, reply.body, reply.content_type)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deliveries that reach the ingest queue without the webhook: Amazon SP-API notifications from EventBridge
+# (template.yaml AmazonNotificationsRule) or from SP-API's SQS workflow. No URL names their tenant and no
+# webhook recorded them: the mapper admits them here first.
+# ---------------------------------------------------------------------------------------------------------
+
+
+class UnroutableDeliveryError(Exception):
+    """A queue message no tenant takes (an unknown seller, an unreadable notification): it goes to the ingest
+    DLQ with this reason, and a redrive after the tenant is set up maps it."""
+
+
+def _accounts(source: str) -> str:
+    return f"accounts/{source}"
+
+
+def register_account(services: Services, source: str, account: str, tenant: str) -> None:
+    """Route a queue sender's account (Amazon's SellerId) to a tenant: part of setting the tenant up."""
+    services.cache.put(_accounts(source), account, {"tenant": tenant})
+
+
+def tenant_of_account(services: Services, source: str, account: str) -> str | None:
+    try:
+        found = services.cache.get(_accounts(source), account)
+    except ValueError:  # an account that cannot be a key cannot have been registered
+        return None
+    return str(found["tenant"]) if isinstance(found, dict) and found.get("tenant") else None
+
+
+def queue_sender(message: Any) -> WebhookSource | None:
+    """The sender of a message found on the ingest queue that is not an ingest message, if any claims it."""
+    for name in sorted(available_sources()):
+        source = get_source(name)
+        if not source.http and source.recognises(message):
+            return source
+    return None
+
+
+def admit(raw: str, message: Any, services: Services) -> dict[str, Any] | None:
+    """The ingest message of a delivery that came straight onto the ingest queue, recorded in the delivery log
+    once, as the webhook records an HTTP delivery; None for a repeat of one already mapped (or held).
+
+    `raw` is the queue message's body and `message` its decoded JSON. UnroutableDeliveryError when no sender claims
+    it, it names no account, or no enabled tenant has that account.
+    """
+    source = queue_sender(message)
+    if source is None:
+        raise UnroutableDeliveryError("not an ingest message")
+    delivery = Delivery(source=source.name, tenant="", headers={}, body=raw.encode(), received_at=services.clock())
+    try:
+        account = source.account(delivery)
+        delivery_id = source.delivery_id(delivery)
+    except PayloadError as exc:
+        raise UnroutableDeliveryError(f"{source.name} delivery refused: {exc}") from exc
+    tenant = tenant_of_account(services, source.name, account)
+    if tenant is None:
+        raise UnroutableDeliveryError(f"no tenant has {source.name} account {account[:100]}")
+    try:
+        settings = services.tenants.get(tenant).sources.get(source.name)
+    except TenantNotFoundError as exc:
+        raise UnroutableDeliveryError(f"{source.name} account {account[:100]} names a missing tenant {tenant}") from exc
+    if settings is None or not settings.enabled:
+        raise UnroutableDeliveryError(f"source {source.name} is not enabled for tenant {tenant}")
+    delivery = replace(delivery, tenant=tenant)
+    topic = source.topic(delivery)
+    record, first_time = services.deliveries.record(
+        DeliveryRecord(
+            tenant=tenant,
+            source=source.name,
+            delivery_id=delivery_id,
+            topic=topic,
+            state=DeliveryState.ENQUEUED,  # it is on the ingest queue: that is where we found it
+            received_at=delivery.received_at or services.clock(),
+        )
+    )
+    if not first_time and record.state in _SETTLED:
+        logger.info("duplicate delivery", extra={"source": source.name, "delivery_id": delivery_id})
+        return None
+    logger.info("delivery admitted", extra={"source": source.name, "delivery_id": delivery_id, "topic": topic})
+    return IngestMessage.build(delivery, delivery_id, topic, payload_ref="")

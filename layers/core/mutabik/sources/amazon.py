@@ -1,15 +1,19 @@
 """Amazon SP-API notifications (ORDER_CHANGE, TRANSACTION_UPDATE) from EventBridge into canonical events.
 
-Amazon does not call our webhook: SP-API delivers notifications to an EventBridge partner event source in our
-AWS account (https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide, "EventBridge
-workflow"), and a rule in template.yaml sends them to the ingest queue. The body is the EventBridge event
-(its `detail` is the notification) or the bare notification; both are taken.
+Amazon does not call our webhook. SP-API delivers notifications to a destination in our AWS account
+(https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide): an EventBridge partner
+event source, whose bus a rule in template.yaml forwards to the ingest queue (`AmazonEventBusName`), or an
+SQS queue, for which the template lets SP-API's account write to the ingest queue (`AmazonSqsNotifications`;
+Amazon's docs list ORDER_CHANGE under the SQS workflow, https://developer-docs.amazon.com/sp-api/docs/
+set-up-notifications-with-amazon-sqs). The message is the EventBridge event (its `detail` is the
+notification) or the bare notification; both are taken (`recognises`).
 
-Verification is AWS's: only Amazon can put events on the partner event source, and only our rule, under IAM,
-forwards them to the queue; there is no signature to check. `verify` binds the notification to the tenant:
-the seller (`SellerId` / `SellingPartnerId`) must be the tenant's, and when the tenant's secret names an
-application, so must `NotificationMetadata.ApplicationId`. The delivery id is
-`NotificationMetadata.NotificationId`, the same for every redelivery of one notification.
+Verification is AWS's: only Amazon can put events on the partner event source or send as its account, and
+only our rule and queue policy, under IAM, let them onto the queue; there is no signature to check. No URL
+names the tenant: the mapper finds it by the seller (`account`: `SellerId` / `SellingPartnerId`), through the
+seller → tenant registry (mutabik.pipeline.intake.register_account). `verify` binds a notification to a
+tenant's secret (the seller, and the application when the secret names one) for callers that hold it. The
+delivery id is `NotificationMetadata.NotificationId`, the same for every redelivery of one notification.
 
 Notifications (schemas and examples in ../shared/payloads/amazon-sp-api;
 https://developer-docs.amazon.com/sp-api/docs/notification-type-values):
@@ -59,7 +63,10 @@ from mutabik.sources.base import (
 )
 from mutabik.sources.exceptions import PayloadError, SignatureError
 
-__all__ = ["AmazonSource", "seller_of"]
+__all__ = ["PARTNER_SOURCE_PREFIX", "AmazonSource", "seller_of"]
+
+#: EventBridge `source` of SP-API's partner event sources (aws.partner/sellingpartnerapi.amazon/<application>).
+PARTNER_SOURCE_PREFIX = "aws.partner/sellingpartnerapi.amazon"
 
 
 class _Metadata(SenderShape):
@@ -149,6 +156,17 @@ class AmazonSource(WebhookSource):
 
     def sign(self, delivery: Delivery, secret: str) -> Delivery:
         return with_headers(delivery, {})  # nothing to sign: AWS IAM stands behind the queue
+
+    def recognises(self, message: Any) -> bool:
+        """An EventBridge event from an SP-API partner event source, or a bare notification (SQS workflow)."""
+        if not isinstance(message, dict):
+            return False
+        if {"detail-type", "source", "detail"} <= message.keys():
+            return str(message["source"]).startswith(PARTNER_SOURCE_PREFIX)
+        return "NotificationType" in message and "NotificationMetadata" in message
+
+    def account(self, delivery: Delivery) -> str:
+        return seller_of(delivery)
 
     def parse(self, delivery: Delivery, context: SourceContext) -> list[CanonicalEvent]:
         notification = _notification(delivery)

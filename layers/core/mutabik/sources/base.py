@@ -188,10 +188,12 @@ class WebhookSource(ABC):
     The webhook calls `verify` before anything else reads the body, then `delivery_id` to dedupe, then
     `parse` to refuse what the sender would never send; the mapper calls `parse` again on the queued body.
 
-    Contract: `verify` raises only SignatureError (401); `delivery_id` and `parse` raise only PayloadError
-    (422); `topic` and `reply` never raise. Time comes from `clock` (tolerance checks, and the time of
-    deliveries that carry none, unless `Delivery.received_at` is set): pass a frozen one in tests. Senders with
-    `http = False` arrive through a queue and must not be taken over HTTP.
+    Contract: `verify` raises only SignatureError (401); `delivery_id`, `parse` and `account` raise only
+    PayloadError (422); `topic`, `reply` and `recognises` never raise. Time comes from `clock` (tolerance
+    checks, and the time of deliveries that carry none, unless `Delivery.received_at` is set): pass a frozen one
+    in tests. Senders with `http = False` arrive straight on the ingest queue (Amazon: EventBridge, or its SQS
+    workflow) and must not be taken over HTTP: the mapper tells their messages apart with `recognises` and
+    finds the tenant by `account`, since no URL names it.
     """
 
     #: The `{source}` path segment of the webhook URL.
@@ -200,6 +202,9 @@ class WebhookSource(ABC):
     max_body_bytes: ClassVar[int] = 5 * 1024 * 1024
     #: Senders that never call over HTTP (Amazon SP-API arrives through EventBridge → the ingest queue).
     http: ClassVar[bool] = True
+    #: Senders that call one path per event under the URL they were given (`Delivery.path`); the webhook
+    #: refuses a path after the tenant for everyone else.
+    event_paths: ClassVar[bool] = False
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -225,6 +230,16 @@ class WebhookSource(ABC):
         """The answer that makes the sender stop retrying."""
         status = "duplicate" if duplicate else "accepted"
         return Reply(202, json.dumps({"status": status}))
+
+    def recognises(self, message: Any) -> bool:
+        """For senders with `http = False`: whether a message found on the ingest queue (decoded JSON) is one
+        of theirs."""
+        return False
+
+    def account(self, delivery: Delivery) -> str:
+        """For senders with `http = False`: the sender's account the delivery is for (Amazon's SellerId), by
+        which its tenant is found. PayloadError if the delivery names none."""
+        raise NotImplementedError(f"{self.name} deliveries name their tenant in the URL")
 
     def sign(self, delivery: Delivery, secret: str) -> Delivery:
         """The delivery as the sender would sign it with `secret` at `self.clock()`.

@@ -124,6 +124,7 @@ class _StatusChange(SenderShape):
 
 class HepsiburadaSource(WebhookSource):
     name = "hepsiburada"
+    event_paths = True
 
     def verify(self, delivery: Delivery, secret: str) -> None:
         credentials = json_secret(secret, "username", "password")
