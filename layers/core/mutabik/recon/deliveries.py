@@ -84,16 +84,20 @@ def reconcile_tenant(tenant: str, day: date, services: Services) -> dict[str, An
         else:
             states["unaccounted"] += 1
             unaccounted.append({**ident, "state": record.state.value, "last_error": record.reason})
+    from mutabik.recon.documents import reconcile_providers
+
+    providers = reconcile_providers(tenant, day, services)
     return {
         "tenant": tenant,
         "date": day.isoformat(),
+        "providers": providers,
         "deliveries": len(deliveries),
         "delivery_states": dict(states),
         "document_statuses": dict(statuses),
         "dead_lettered": dead_lettered,
         "not_final": not_final,
         "unaccounted": unaccounted,
-        "ok": not unaccounted,
+        "ok": not unaccounted and all(p.get("ok") for p in providers.values()),
     }
 
 
