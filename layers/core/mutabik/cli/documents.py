@@ -1,13 +1,15 @@
-"""`mutabik documents`: a tenant's documents of a day with their status, number and the provider's words."""
+"""`mutabik documents`: a tenant's documents of a day with their status, number and the provider's words;
+`--retry KEY` replays a REJECTED document after its cause is fixed; `--pdf KEY` fetches its printable form."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from mutabik.cli._target import add_target_arguments, connect
-from mutabik.model.document import Document
+from mutabik.cli._target import add_target_arguments, connect, fail
+from mutabik.model.document import Document, DocumentStatus
 from mutabik.pipeline.services import Services
 
 __all__ = ["print_documents", "register", "todays_documents"]
@@ -18,6 +20,10 @@ def register(commands: Any) -> None:
     parser.add_argument("--tenant", default="demo")
     parser.add_argument("--date", type=date.fromisoformat, help="UTC day, YYYY-MM-DD (default: today)")
     parser.add_argument("--json", action="store_true", help="one JSON document per line")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--retry", metavar="KEY", help="send a REJECTED document again (after fixing the cause)")
+    action.add_argument("--pdf", metavar="KEY", help="fetch the document's PDF (or link) from its provider")
+    parser.add_argument("-o", "--output", type=Path, help="with --pdf: where to write it (default: <uuid>.pdf)")
     add_target_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -42,10 +48,52 @@ def print_documents(documents: list[Document]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     services, _ = connect(args)
+    if args.retry:
+        return retry(services, args.retry)
+    if args.pdf:
+        return fetch_pdf(services, args.pdf, args.output)
     documents = todays_documents(services, args.tenant, args.date)
     if args.json:
         for document in documents:
             print(document.model_dump_json(exclude={"payload"}))
     else:
         print_documents(documents)
+    return 0
+
+
+def retry(services: Services, key: str) -> int:
+    """REJECTED → PENDING and back on the push queue: the same key, so the same ETTN and number."""
+    document = services.documents.get(key)
+    if document is None:
+        raise fail(f"no document {key}")
+    if document.status is not DocumentStatus.REJECTED:
+        raise fail(f"{key} is {document.status}; only a REJECTED document is retried")
+    services.documents.transition(document, DocumentStatus.PENDING, error="")
+    services.push_queue.send({"key": key})
+    print(f"{key}: PENDING again, queued for the pusher")
+    return 0
+
+
+def fetch_pdf(services: Services, key: str, output: Path | None) -> int:
+    from mutabik.pipeline.pushing import build_provider
+    from mutabik.providers.base import Capability
+    from mutabik.providers.exceptions import ProviderError
+
+    document = services.documents.get(key)
+    if document is None:
+        raise fail(f"no document {key}")
+    provider = build_provider(document, services)
+    if not provider.supports(Capability.PDF):
+        raise fail(f"{provider.name} serves no PDF")
+    try:
+        file = provider.pdf(document)
+    except ProviderError as exc:
+        raise fail(str(exc)) from exc
+    if file.url and not file.content:
+        print(file.url)
+        return 0
+    extension = "pdf" if file.content_type == "application/pdf" else "html"
+    target = output or Path(f"{document.uuid}.{extension}")
+    target.write_bytes(file.content)
+    print(f"{target} ({len(file.content)} bytes, {file.content_type})")
     return 0
