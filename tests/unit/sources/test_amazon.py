@@ -15,7 +15,18 @@ from mutabik.sources import get_source
 from mutabik.sources.amazon import AmazonSource, seller_of
 from mutabik.sources.exceptions import PayloadError, SignatureError
 
-from ._support import CONTEXT, EVENTS, FUZZ, SECRETS, delivery, dumps, mutations, parse_only_payload_errors, payload
+from ._support import (
+    CONTEXT,
+    EVENTS,
+    FUZZ,
+    SECRETS,
+    delivery,
+    dumps,
+    json_values,
+    mutations,
+    parse_only_payload_errors,
+    payload,
+)
 
 SECRET = SECRETS["amazon"]
 ORDER_CHANGE = payload("amazon-sp-api", "ORDER_CHANGE.example.json")
@@ -136,3 +147,58 @@ def test_fuzz_arbitrary_bytes(body: bytes) -> None:
 )
 def test_fuzz_near_miss_notifications(body: Any) -> None:
     parse_only_payload_errors(AmazonSource(), delivery("amazon", dumps(body)))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("order-change", None),
+        ("order-change-shipped", ShipmentCreated),
+        ("order-change-shipped-sqs", ShipmentCreated),
+        ("order-change-canceled", OrderCancelled),
+        ("transaction-update", PaymentCaptured),
+        ("transaction-update-refund", RefundCreated),
+    ],
+)
+def test_every_sample_is_recognised_and_parses(source: AmazonSource, name: str, kind: type | None) -> None:
+    event = eventbridge(name)
+    assert source.recognises(event)
+    d = delivery("amazon", dumps(event))
+    assert source.account(d) == "A3TH9S8BH6GOGM"
+    assert [type(e) for e in source.parse(d, CONTEXT)] == ([kind] if kind else [])
+
+
+def test_sample_notification_ids_are_distinct() -> None:
+    ids = [
+        eventbridge(p.stem).get("detail", eventbridge(p.stem))["NotificationMetadata"]["NotificationId"]
+        for p in Path(EVENTS, "amazon").glob("*.json")
+    ]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"detail-type": "ORDER_CHANGE", "source": "aws.partner/shopify.com/123/orders", "detail": {}},
+        {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+        {"tenant": "t", "source": "shopify", "delivery_id": "1"},
+        ["NotificationType"],
+        "NotificationType",
+    ],
+    ids=["another partner", "an AWS event", "an ingest message", "a list", "a string"],
+)
+def test_other_queue_messages_are_not_amazons(source: AmazonSource, message: Any) -> None:
+    assert not source.recognises(message)
+
+
+def test_a_notification_without_a_seller_names_no_account(source: AmazonSource) -> None:
+    body = json.loads(json.dumps(ORDER_CHANGE, default=str))
+    body["Payload"] = {}
+    with pytest.raises(PayloadError):
+        source.account(delivery("amazon", dumps(body)))
+
+
+@FUZZ
+@given(st.one_of(json_values, mutations(eventbridge("transaction-update"))))
+def test_fuzz_recognising_queue_messages_never_raises(message: Any) -> None:
+    AmazonSource().recognises(message)

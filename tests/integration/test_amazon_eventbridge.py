@@ -1,0 +1,209 @@
+"""Amazon SP-API notifications: EventBridge (the template's rule) → ingest queue → mapper, against moto.
+
+No URL names the tenant: the mapper finds it by the seller, records the delivery once (by the notification
+id) and maps it like any delivery; what it cannot route goes to the ingest DLQ with the reason, replayable.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mutabik.model.document import DocumentType
+from mutabik.store import keys
+from mutabik.store.deliveries import DeliveryState
+
+from tests.conftest import ROOT
+from tests.support import drain, drain_all
+
+SELLER = "A3TH9S8BH6GOGM"  # the seller of every sample in events/amazon
+
+
+def sample(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(Path(ROOT, "events", "amazon", f"{name}.json").read_text())
+    return loaded
+
+
+def notification_id(event: dict[str, Any]) -> str:
+    body = event.get("detail", event)
+    return str(body["NotificationMetadata"]["NotificationId"])
+
+
+@pytest.fixture(autouse=True)
+def _empty_queues(runtime: Any) -> Iterator[None]:
+    drain_all(runtime)
+    yield
+    drain_all(runtime)
+
+
+@pytest.fixture
+def amazon_tenant(services: Any) -> Any:
+    """A tenant with Amazon enabled and the samples' seller routed to it, every document to `export`."""
+    from mutabik.pipeline.intake import register_account
+    from mutabik.store.tenants import SourceSettings, TenantConfig
+    from mutabik_local.demo import DEMO_SELLER
+
+    config = TenantConfig(
+        tenant=f"t{uuid.uuid4().hex[:10]}",
+        seller=DEMO_SELLER,
+        sources={"amazon": SourceSettings()},
+        routes=dict.fromkeys(DocumentType, "export"),
+    )
+    services.tenants.put(config)
+    register_account(services, "amazon", SELLER, config.tenant)
+    return config
+
+
+def through_eventbridge(runtime: Any, services: Any, event: dict[str, Any]) -> None:
+    """Put the event on the stand-in partner bus, as Amazon does; the template's rule queues it."""
+    from mutabik_local.demo import post_event
+
+    response = post_event(runtime.webhook_base, event, services)
+    assert response.status_code == 202
+    assert response.json()["via"].startswith("EventBridge bus")
+
+
+def map_queue(runtime: Any) -> int:
+    """One poll of the ingest queue into the mapper, as the event source mapping does; messages handled."""
+    return int(runtime.pollers["MapperFunction"].poll_once())
+
+
+def test_the_rule_takes_sp_api_notifications_and_nothing_else(runtime: Any, services: Any) -> None:
+    through_eventbridge(runtime, services, sample("transaction-update"))
+    other = {**sample("transaction-update"), "detail-type": "LISTINGS_ITEM_STATUS_CHANGE"}
+    through_eventbridge(runtime, services, other)
+
+    (queued,) = drain(runtime, "IngestQueue")
+    assert queued["detail-type"] == "TRANSACTION_UPDATE"
+    assert queued["source"].startswith("aws.partner/sellingpartnerapi.amazon")
+    assert queued["detail"] == sample("transaction-update")["detail"]
+
+
+def test_a_transaction_update_becomes_a_collection_of_its_order(
+    runtime: Any, services: Any, amazon_tenant: Any
+) -> None:
+    event = sample("transaction-update")
+    through_eventbridge(runtime, services, event)
+    assert map_queue(runtime) == 1
+
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.state is DeliveryState.MAPPED
+    assert record.topic == "TRANSACTION_UPDATE"
+    ref = f"amazon:{notification_id(event)}"
+    key = keys.document_key(amazon_tenant.tenant, "export", DocumentType.COLLECTION, ref)
+    assert record.documents == (key,)
+    payment = services.documents.get(key).payload["payment"]
+    assert (payment["order_ref"], payment["amount"]) == ("8129762527551", {"amount": "10", "currency": "USD"})
+    assert [m["key"] for m in drain(runtime, "PushQueue")] == [key]
+
+
+def test_a_shipped_order_change_becomes_a_despatch_advice(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+    event = sample("order-change-shipped")
+    through_eventbridge(runtime, services, event)
+    assert map_queue(runtime) == 1
+
+    key = keys.document_key(
+        amazon_tenant.tenant, "export", DocumentType.DESPATCH_ADVICE, "amazon:903-8868176-2219830:shipped"
+    )
+    shipment = services.documents.get(key).payload["shipment"]
+    assert [(line["sku"], line["quantity"]) for line in shipment["lines"]] == [("SellerSKUID1", "10")]
+    assert services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event)).documents == (key,)
+
+
+def test_a_buyers_cancel_request_is_recorded_as_ignored(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+    event = sample("order-change")
+    through_eventbridge(runtime, services, event)
+    assert map_queue(runtime) == 1
+
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.state is DeliveryState.IGNORED
+    assert drain(runtime, "PushQueue") == []
+
+
+def test_a_redelivered_notification_is_one_delivery_and_one_document(
+    runtime: Any, services: Any, amazon_tenant: Any
+) -> None:
+    """EventBridge and SQS deliver at least once: the notification id makes the second copy a no-op."""
+    event = sample("transaction-update")
+    through_eventbridge(runtime, services, event)
+    through_eventbridge(runtime, services, event)
+    assert map_queue(runtime) == 2
+
+    days = services.deliveries.list_day(amazon_tenant.tenant, services.clock().date())
+    assert [(d.delivery_id, d.state) for d in days] == [(notification_id(event), DeliveryState.MAPPED)]
+    assert len(drain(runtime, "PushQueue")) == 1
+    assert drain(runtime, "IngestDLQ") == []
+
+
+def test_the_sqs_workflow_message_is_taken_the_same_way(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+    """SP-API's SQS destination puts the bare notification on the queue (no EventBridge envelope)."""
+    from mutabik_local.demo import post_event
+
+    event = sample("order-change-shipped-sqs")
+    assert post_event(runtime.webhook_base, event, services).json()["via"] == "ingest queue"
+    assert map_queue(runtime) == 1
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.state is DeliveryState.MAPPED
+
+
+def test_an_unknown_seller_is_dead_lettered_with_its_reason_and_replays_once_routed(
+    runtime: Any, services: Any, amazon_tenant: Any
+) -> None:
+    from mutabik.pipeline.intake import register_account
+    from mutabik.pipeline.redrive import redrive
+
+    event = sample("transaction-update")
+    update = event["detail"]["Payload"]["TransactionUpdateNotification"]
+    update["SellingPartnerMetadata"]["SellingPartnerId"] = "A1NEWSELLER"
+    through_eventbridge(runtime, services, event)
+    assert map_queue(runtime) == 1  # handled: no crash, no retry
+
+    (dead,) = drain(runtime, "IngestDLQ")
+    assert dead["_attributes"]["reason"]["StringValue"] == "no tenant has amazon account A1NEWSELLER"
+    assert dead["detail"] == event["detail"]  # kept as it arrived
+
+    # The seller is set up; a redrive maps it.
+    register_account(services, "amazon", "A1NEWSELLER", amazon_tenant.tenant)
+    dead.pop("_attributes")
+    services.ingest_dlq.send(dead)
+    assert redrive(services.ingest_dlq, services.ingest_queue).moved == 1
+    assert map_queue(runtime) == 1
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.state is DeliveryState.MAPPED
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ({"version": "0", "detail-type": "Order", "source": "com.example.shop", "detail": {}}, "not an ingest message"),
+        (
+            {"detail-type": "ORDER_CHANGE", "source": "aws.partner/sellingpartnerapi.amazon/x", "detail": {}},
+            "amazon delivery refused: detail.NotificationType: Field required",
+        ),
+    ],
+    ids=["another partner's event", "an unreadable notification"],
+)
+def test_messages_no_tenant_takes_go_to_the_dlq_with_the_reason(
+    runtime: Any, services: Any, message: dict[str, Any], reason: str
+) -> None:
+    services.ingest_queue.send(message)
+    assert map_queue(runtime) == 1
+    (dead,) = drain(runtime, "IngestDLQ")
+    assert dead["_attributes"]["reason"]["StringValue"] == reason
+
+
+def test_a_tenant_without_amazon_enabled_takes_none(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+    from mutabik.store.tenants import SourceSettings
+
+    services.tenants.put(amazon_tenant.model_copy(update={"sources": {"amazon": SourceSettings(enabled=False)}}))
+    through_eventbridge(runtime, services, sample("transaction-update"))
+    assert map_queue(runtime) == 1
+    (dead,) = drain(runtime, "IngestDLQ")
+    assert (
+        dead["_attributes"]["reason"]["StringValue"]
+        == f"source amazon is not enabled for tenant {amazon_tenant.tenant}"
+    )
