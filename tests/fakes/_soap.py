@@ -204,6 +204,8 @@ class SoapFake:
     """Base of the integrator fakes. Subclasses set `routes()` and `authenticate()`, and use `accept()`."""
 
     name: ClassVar[str] = "soap"
+    #: The operation that sends an invoice, per channel ("efatura", "earsiv"): for tests that count sends.
+    SEND_OPERATIONS: ClassVar[dict[str, str]] = {}
 
     def __init__(self, *, polls_before_final: int = 2, users: Iterable[FakeUser] = DEFAULT_USERS) -> None:
         self.lock = threading.RLock()
@@ -213,7 +215,7 @@ class SoapFake:
         self.calls: list[str] = []  # operation names, in order
         self.stale_users: set[str] = set()  # registered, but the look-ups still say otherwise
         self._failures: deque[tuple[str, int, str]] = deque()
-        self._delays: deque[float] = deque()
+        self._delays: deque[tuple[str | None, float]] = deque()
         self._recipient_refusals = 0
 
     # --- switches ----------------------------------------------------------------------------------
@@ -228,10 +230,19 @@ class SoapFake:
         with self.lock:
             self._failures.extend(("fault", 500, message) for _ in range(count))
 
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        """The next `count` calls are handled (a document is stored) and answered `seconds` later."""
+    def delay_next(self, seconds: float, count: int = 1, *, operation: str | None = None) -> None:
+        """The next `count` calls (of `operation`, when given) are handled — a document is stored — and
+        answered only `seconds` later: the caller has given up by then, the lost answer."""
         with self.lock:
-            self._delays.extend(seconds for _ in range(count))
+            self._delays.extend((operation, seconds) for _ in range(count))
+
+    def _take_delay(self, operation: str) -> float:
+        with self.lock:
+            for index, (wanted, seconds) in enumerate(self._delays):
+                if wanted is None or wanted == operation:
+                    del self._delays[index]
+                    return seconds
+        return 0.0
 
     def refuse_at_recipient(self, count: int = 1) -> None:
         """The next `count` e-Fatura invoices end with GİB 1230: the buyer's system refused them."""
@@ -340,7 +351,7 @@ class SoapFake:
         request = Request(environ)
         with self.lock:
             failure = self._failures.popleft() if self._failures else None
-            delay = self._delays.popleft() if self._delays else 0.0
+        delay = 0.0
         if failure is not None and failure[0] == "status":
             return Response(failure[2], status=failure[1], content_type="text/html")(environ, start_response)
         try:
@@ -353,6 +364,7 @@ class SoapFake:
                 raise FaultError("not a SOAP 1.1 envelope with a body", code="soap:Client")
             with self.lock:
                 self.calls.append(local(operation))
+            delay = self._take_delay(local(operation))
             if failure is not None:
                 raise FaultError(failure[2])
             handler = self.routes().get((request.path, local(operation)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -58,6 +58,10 @@ class IzibizRefusal(Exception):  # noqa: N818 - İzibiz's word for it
 
 class Fake(SoapFake):
     name = "izibiz"
+    SEND_OPERATIONS: ClassVar[dict[str, str]] = {
+        "efatura": "SendInvoiceRequest",
+        "earsiv": "ArchiveInvoiceExtendedRequest",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

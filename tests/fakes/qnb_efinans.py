@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -52,6 +52,7 @@ _A = ElementMaker(namespace=EARSIV_NS, nsmap={"ns2": EARSIV_NS})
 
 class Fake(SoapFake):
     name = "qnb_efinans"
+    SEND_OPERATIONS: ClassVar[dict[str, str]] = {"efatura": "belgeGonderExt", "earsiv": "faturaOlusturExt"}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

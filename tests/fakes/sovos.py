@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -59,6 +59,7 @@ def processing_fault(code: int, message: str) -> FaultError:
 
 class Fake(SoapFake):
     name = "sovos"
+    SEND_OPERATIONS: ClassVar[dict[str, str]] = {"efatura": "sendUBLRequest", "earsiv": "sendInvoiceRequestType"}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -106,6 +106,7 @@ GIB_CODES: dict[int, tuple[str, Verdict]] = {
     1182: ("KULLANICI EKLENEMEDİ", Verdict.REJECTED),
     1183: ("KULLANICI SİLİNEMEDİ", Verdict.REJECTED),
     1190: ("SİSTEM YANITI HAZIRLANAMADI", Verdict.REJECTED),
+    1191: ("", Verdict.REJECTED),  # in GİB's code list (AppResponseCodeType); no description published with it
     1195: ("SİSTEM HATASI", Verdict.REJECTED),
     1200: ("ZARF BAŞARIYLA İŞLENDİ", Verdict.PROCESSING),
     1210: ("DOKUMAN BULUNAN ADRESE GÖNDERİLEMEDİ", Verdict.PROCESSING),
