@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
-from mutabik.model.document import Document, DocumentType, document_uuid
-from mutabik.model.events import CanonicalEvent, EventKind
+from mutabik.mapping.config import DEFAULT_EVENT_DOCUMENTS
+from mutabik.mapping.planning import PlannedDocument, plan
+from mutabik.model.document import Document, DocumentStatus, DocumentType, document_uuid
 from mutabik.pipeline.intake import IngestMessage
 from mutabik.pipeline.services import Services
 from mutabik.providers import is_settled, provider_class
@@ -23,40 +24,28 @@ from mutabik.store.deliveries import DeliveryRecord, DeliveryState
 from mutabik.store.exceptions import TenantNotFoundError
 from mutabik.store.tenants import TenantConfig
 
-__all__ = ["EVENT_DOCUMENTS", "PermanentMappingError", "map_delivery"]
+__all__ = [
+    "CANCELLED_BEFORE_INVOICING",
+    "EVENT_DOCUMENTS",
+    "PermanentMappingError",
+    "PlannedDocument",
+    "create_and_queue",
+    "map_delivery",
+    "plan",
+    "record_failure",
+]
 
 logger = Logger(child=True)
 
-#: Which document each event asks for. Events not listed (an order placed, unpaid) issue nothing.
-EVENT_DOCUMENTS: dict[EventKind, DocumentType] = {
-    EventKind.ORDER_PAID: DocumentType.SALES_INVOICE,
-    EventKind.REFUND_CREATED: DocumentType.RETURN_INVOICE,
-    EventKind.PAYMENT_CAPTURED: DocumentType.COLLECTION,
-    EventKind.SHIPMENT_CREATED: DocumentType.DESPATCH_ADVICE,
-    EventKind.PAYOUT_PAID: DocumentType.JOURNAL_ENTRY,
-}
+#: The default event → document table; a tenant overrides it in its mapping (mutabik.mapping.config).
+EVENT_DOCUMENTS = DEFAULT_EVENT_DOCUMENTS
+
+#: Why a cancellation issues nothing when the order was never invoiced.
+CANCELLED_BEFORE_INVOICING = "cancelled before invoicing"
 
 
 class PermanentMappingError(Exception):
     """Retrying will not help (unknown tenant, a body the parser refuses): dead-letter it with the reason."""
-
-
-@dataclass(frozen=True)
-class PlannedDocument:
-    type: DocumentType
-    source_ref: str
-    payload: dict[str, Any]
-
-
-def plan(event: CanonicalEvent) -> PlannedDocument | None:
-    """The document one event asks for, independent of tenant routing."""
-    doc_type = EVENT_DOCUMENTS.get(event.kind)
-    if doc_type is None:
-        return None
-    subject = event.model_dump(mode="json", exclude={"kind", "occurred_at"})
-    ((name, body),) = subject.items()
-    # Refs are namespaced by sender: Shopify order 1001 and Trendyol order 1001 are different sales.
-    return PlannedDocument(doc_type, f"{body['source']}:{body['source_ref']}", {name: body})
 
 
 def map_delivery(message: Mapping[str, Any], services: Services) -> list[Document]:
@@ -78,18 +67,30 @@ def map_delivery(message: Mapping[str, Any], services: Services) -> list[Documen
         events = source.parse(IngestMessage.delivery(message, body), context)
     except (SourceError, TenantNotFoundError) as exc:
         raise PermanentMappingError(str(exc)) from exc
+    except ValidationError as exc:  # the tenant's stored configuration does not validate
+        raise PermanentMappingError(f"tenant configuration: {_first_error(exc)}") from exc
+    try:
+        # The tenant's mapping is applied here; a mapping that makes a line invalid is the tenant's to fix.
+        planned = [document for event in events for document in plan(event, tenant.mapping)]
+    except ValidationError as exc:
+        raise PermanentMappingError(f"the tenant's mapping makes an invalid document: {_first_error(exc)}") from exc
+    except ValueError as exc:  # e.g. a journal entry that does not balance
+        raise PermanentMappingError(f"the tenant's mapping makes an invalid document: {exc}") from exc
 
     documents: list[Document] = []
     unrouted: list[str] = []
-    for event in events:
-        planned = plan(event)
-        if planned is None:
+    held_back: list[str] = []
+    for planned_document in planned:
+        provider = tenant.routes.get(planned_document.type)
+        if provider is None or not _provider_can(provider, planned_document.type):
+            unrouted.append(planned_document.type.value)
             continue
-        provider = tenant.routes.get(planned.type)
-        if provider is None or not _provider_can(provider, planned.type):
-            unrouted.append(planned.type.value)
-            continue
-        documents.append(_create_and_queue(tenant, provider, source_name, planned, services))
+        if planned_document.type is DocumentType.CANCELLATION:
+            reason = _nothing_to_cancel(tenant, provider, planned_document, services)
+            if reason:
+                held_back.append(reason)
+                continue
+        documents.append(create_and_queue(tenant, provider, source_name, planned_document, services))
 
     if record is not None:
         if documents:
@@ -97,18 +98,39 @@ def map_delivery(message: Mapping[str, Any], services: Services) -> list[Documen
                 record, state=DeliveryState.MAPPED, documents=tuple(d.key for d in documents), reason=""
             )
         else:
-            reason = f"no route for {', '.join(unrouted)}" if unrouted else "no document for this event"
+            reasons = held_back + ([f"no route for {', '.join(unrouted)}"] if unrouted else [])
+            reason = "; ".join(reasons) or "no document for this event"
             services.deliveries.update(record, state=DeliveryState.IGNORED, reason=reason)
     return documents
+
+
+def _first_error(exc: ValidationError) -> str:
+    """pydantic's first complaint and where, never the value (it may be a buyer's name or TCKN)."""
+    first = exc.errors(include_input=False, include_url=False, include_context=False)[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def _provider_can(provider: str, doc_type: DocumentType) -> bool:
     return CAPABILITY_FOR[doc_type] in provider_class(provider).capabilities
 
 
-def _create_and_queue(
+def _nothing_to_cancel(tenant: TenantConfig, provider: str, planned: PlannedDocument, services: Services) -> str:
+    """Why a cancellation issues nothing ("" when it must be issued). Only an invoiced order is cancelled;
+    an invoice still on its way (not final) is cancelled too: the pusher holds the cancellation until the
+    invoice is final."""
+    invoice_key = keys.document_key(tenant.tenant, provider, DocumentType.SALES_INVOICE, planned.source_ref)
+    invoice = services.documents.get(invoice_key)
+    if invoice is None:
+        return CANCELLED_BEFORE_INVOICING
+    if invoice.status is DocumentStatus.REJECTED:
+        return "cancelled; its sales invoice was rejected, so nothing was issued to cancel"
+    return ""
+
+
+def create_and_queue(
     tenant: TenantConfig, provider: str, source: str, planned: PlannedDocument, services: Services
 ) -> Document:
+    """Create the PENDING document (once per key) and put it on the push queue unless it is settled."""
     key = keys.document_key(tenant.tenant, provider, planned.type, planned.source_ref)
     now = services.clock()
     document, created = services.documents.create(

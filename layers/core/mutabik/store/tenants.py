@@ -1,4 +1,5 @@
-"""Tenant configuration: which senders a tenant has, which provider receives which document, its seller."""
+"""Tenant configuration: which senders a tenant has, which provider receives which document, its seller, how its
+fields are mapped (docs/mapping.md) and where its payroll comes from (docs/payroll.md)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mutabik.mapping.config import MappingConfig
 from mutabik.model.document import DocumentType
 from mutabik.model.party import Party
+from mutabik.payroll.settings import PayrollSettings
 from mutabik.store import clients, keys
 from mutabik.store.exceptions import TenantNotFoundError
 from mutabik.store.table import string_attributes
@@ -48,6 +51,10 @@ class TenantConfig(BaseModel):
     routes: dict[DocumentType, str] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     invoice_series: str = Field(default="MTB", pattern=r"^[A-Z0-9]{3}$")
+    #: SKUs, statuses, shipping, commission and customer accounts, as data; defaults change nothing.
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+    #: Where the tenant's payroll is pulled from, and its accounts; None: the tenant has no payroll pulls.
+    payroll: PayrollSettings | None = None
 
 
 class TenantDirectory:
