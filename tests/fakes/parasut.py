@@ -323,6 +323,7 @@ class Fake:
         # What happened.
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
         self.violations: list[str] = []
+        self.throttled = 0  # requests answered 429 by the rate limit (not by `fail_next`)
         self._window: deque[float] = deque()
         self._fail: list[_Switch] = []
         self._slow: list[_Switch] = []
@@ -517,6 +518,7 @@ class Fake:
         while self._window and self._window[0] <= now - window:
             self._window.popleft()
         if len(self._window) >= limit:
+            self.throttled += 1
             answer = _errors(429, ("Too Many Requests", f"{limit} istek / {window:g} sn sınırı aşıldı"))
             answer.headers["Retry-After"] = str(max(1, math.ceil(self._window[0] + window - now)))
             raise answer
