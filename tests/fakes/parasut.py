@@ -26,6 +26,7 @@ Standalone: needs only this module, werkzeug and openapi-core. swagger.json is r
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
 import math
@@ -372,6 +373,17 @@ class Fake:
         with self.lock:
             self._job_errors.append(message)
 
+    def finish_jobs(self) -> None:
+        """Every running e-document job finishes now."""
+        with self.lock:
+            self.job_polls, self.job_seconds = 0, 0.0
+            self._settle_jobs()
+
+    def forget_jobs(self) -> None:
+        """Trackable job ids are gone, as they are 15 minutes after creation (the e-documents stay)."""
+        with self.lock:
+            self.jobs.clear()
+
     def register_inbox(self, vkn: str, name: str = "Alıcı A.Ş.", alias: str = "") -> None:
         """Make `vkn` a registered e-Fatura user with one receiving mailbox."""
         with self.lock:
@@ -536,13 +548,13 @@ class Fake:
             body = {"error": error, "error_description": description}
             return Response(json.dumps(body), status=status, content_type="application/json")
 
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+        if not (_same(form.get("client_id"), self.client_id) and _same(form.get("client_secret"), self.client_secret)):
             return refuse(401, "invalid_client", "Client authentication failed due to unknown client.")
         with self.lock:
             if grant == "password":
                 if form.get("redirect_uri") != "urn:ietf:wg:oauth:2.0:oob":
                     self._violation("password grant without redirect_uri=urn:ietf:wg:oauth:2.0:oob (see the docs)")
-                if form.get("username") != self.username or form.get("password") != self.password:
+                if not (_same(form.get("username"), self.username) and _same(form.get("password"), self.password)):
                     return refuse(400, "invalid_grant", "The provided authorization grant is invalid.")
             elif grant == "refresh_token":
                 used = form.get("refresh_token", "")
@@ -991,6 +1003,11 @@ class Fake:
 
     def _e_invoice_pdf(self, request: Request, ident: int) -> tuple[int, Any]:
         return self._pdf(request, "e_invoices", self.e_invoices, ident)
+
+
+def _same(given: str | None, expected: str) -> bool:
+    """Credentials compared in constant time, as a real token endpoint compares them."""
+    return hmac.compare_digest((given or "").encode(), expected.encode())
 
 
 def _describe_error(error: Exception) -> str:

@@ -322,6 +322,40 @@ def test_many_orders_from_one_buyer_at_once_create_one_contact(services: Any, te
     assert fake.requests.count(("POST", f"/v4/{fake.company_id}/contacts")) == 1
 
 
+def test_a_job_id_past_its_15_minutes_is_not_needed(services: Any, tenant: Any, fake: Fake) -> None:
+    """The follow-up comes after Paraşüt forgot the job id: the sales invoice's active e-document says it."""
+    key = order_document(services, tenant, buyer=consumer())
+    assert pushing.push(key, services).status is S.SUBMITTED
+    fake.finish_jobs()
+    fake.forget_jobs()
+
+    document = pushing.push(key, services)
+
+    assert document is not None
+    assert document.status is S.ACCEPTED
+    assert document.provider_refs["e_document_id"] == str(next(iter(fake.e_archives)))
+
+
+def test_products_are_found_or_created_by_sku_once_when_the_tenant_wants_them(services: Any, fake: Fake) -> None:
+    tenant = provider_tenant(
+        services,
+        "parasut",
+        base_url=fake.url,  # type: ignore[attr-defined]
+        credentials=fake.credentials(),
+        options={**fake.options(), "products": "true"},
+    )
+    first = accepted_invoice(services, tenant, "POS-2026-000601", buyer=consumer())
+    second = accepted_invoice(services, tenant, "POS-2026-000602", buyer=consumer())
+
+    assert (first.status, second.status) == (S.ACCEPTED, S.ACCEPTED)
+    assert sorted(p.attributes["code"] for p in fake.products.values()) == ["CAY-1KG", "SIMIT-10"]
+    assert fake.requests.count(("POST", f"/v4/{fake.company_id}/products")) == 2
+    for invoice in fake.sales_invoices.values():
+        details = [fake.details[int(d["id"])] for d in invoice.relationships["details"]["data"]]
+        linked = [int(d.relationships["product"]["data"]["id"]) for d in details]
+        assert [fake.products[p].attributes["code"] for p in linked] == ["SIMIT-10", "CAY-1KG"]
+
+
 # --- tokens, rate limits, failures -------------------------------------------------------------------------
 
 

@@ -93,8 +93,9 @@ PAGE_SIZE = 25  # the swagger's maximum page[size]
 NOT_DONE = frozenset({429, 503})
 MAX_PAGES = 200  # a bound on every listing loop
 #: What the cache remembers per document (steps done, ids) and per buyer or product (Paraşüt's ids).
+#: A contact deleted in Paraşüt's screens is looked up again after ID_TTL at the latest.
 RECORD_TTL = timedelta(days=60)
-ID_TTL = timedelta(days=30)
+ID_TTL = timedelta(days=7)
 
 
 def _day(moment: datetime) -> str:
