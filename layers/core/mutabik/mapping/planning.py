@@ -75,7 +75,7 @@ def plan(event: CanonicalEvent, mapping: MappingConfig) -> list[PlannedDocument]
         fee = payment_fee_entry(event.payment, mapping.commission_for(source))
         if fee is not None:
             payload = {"journal": fee.model_dump(mode="json"), "fee": {"payment": event.payment.source_ref}}
-            planned.append(PlannedDocument(DocumentType.JOURNAL_ENTRY, f"{fee.reference}", payload))
+            planned.append(PlannedDocument(DocumentType.JOURNAL_ENTRY, fee.reference, payload))
     if doc_type is None:
         return planned
 
