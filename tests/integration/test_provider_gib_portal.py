@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mutabik.model.document import Document, DocumentStatus, DocumentType, document_uuid
 from mutabik.pipeline.pushing import build_provider, push
 from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError
@@ -429,3 +431,52 @@ def test_the_fake_refuses_a_draft_whose_totals_do_not_add_up(portal: tuple[Fake,
         },
     ).json()
     assert refused == {"data": ETTN_REFUSED}
+
+
+_line = st.fixed_dictionaries(
+    {
+        "name": st.just("Ürün"),
+        "quantity": st.integers(1, 12),
+        "unit_price": st.integers(1, 500_000).map(lambda k: Decimal(k) / 100),
+        "kdv_rate": st.sampled_from(["1", "10", "20"]),
+        "discount_share": st.integers(0, 100),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(_line, min_size=1, max_size=6), order_discount_share=st.integers(0, 30))
+def test_every_draft_pays_exactly_what_the_buyer_paid_and_adds_up_as_the_portal_checks(
+    lines: list[dict[str, Any]], order_discount_share: int
+) -> None:
+    """GIVEN any KDV-inclusive order at the portal's rates, with line and order discounts WHEN it is written as a
+    draft THEN the fake portal's checks pass (each line and total adds up) and odenecekTutar is what was paid."""
+    from mutabik.model.commerce import Order
+    from mutabik.model.money import round_kurus
+    from mutabik.providers.gib_portal import draft_body
+
+    from tests.fakes.gib_portal import _check_draft
+
+    canonical = []
+    for line in lines:
+        gross = line["quantity"] * line["unit_price"]
+        discount = round_kurus(gross * line["discount_share"] / 100)
+        canonical.append({**{k: v for k, v in line.items() if k != "discount_share"}, "discount": discount})
+    subtotal = sum(round_kurus(line["quantity"] * line["unit_price"]) - line["discount"] for line in canonical)
+    order_discount = round_kurus(subtotal * order_discount_share / 100)
+    paid = subtotal - order_discount
+    if paid <= 0:
+        return
+    order = Order.model_validate(
+        {
+            **_generic("order-paid.json", "order.paid")["order"],
+            "lines": canonical,
+            "order_discount": order_discount,
+            "total_paid": {"amount": paid, "currency": "TRY"},
+        }
+    )
+
+    body = draft_body(order, buyer=order.buyer, issued_at=datetime.now(UTC), ettn="", reference="r", order_number="1")
+
+    _check_draft(body)  # raises the portal's words if anything does not add up
+    assert Decimal(body["odenecekTutar"]) == paid
