@@ -444,7 +444,7 @@ _line = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(lines=st.lists(_line, min_size=1, max_size=6), order_discount_share=st.integers(0, 30))
 def test_every_draft_pays_exactly_what_the_buyer_paid_and_adds_up_as_the_portal_checks(
     lines: list[dict[str, Any]], order_discount_share: int
