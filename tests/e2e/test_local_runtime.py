@@ -55,11 +55,11 @@ def test_a_failing_provider_is_retried_until_the_document_goes(
     real_issue = ExportProvider.issue
     calls: list[int] = []
 
-    def flaky(self: ExportProvider, document: Any) -> Any:
+    def flaky(self: ExportProvider, document: Any, invoice: Any = None) -> Any:
         calls.append(1)
         if len(calls) == 1:
             raise RetryableProviderError("503 from the provider", status_code=503, retry_after=1)
-        return real_issue(self, document)
+        return real_issue(self, document, invoice)
 
     monkeypatch.setattr(ExportProvider, "issue", flaky)
     body, headers = shopify_delivery(shopify_order(order_id=7002))
@@ -83,10 +83,10 @@ def test_a_poison_delivery_reaches_the_dlq_and_reconciliation_names_it(
     drain(running_pipeline, "IngestDLQ")
     real = mapping.plan
 
-    def poisoned(event: Any) -> Any:
+    def poisoned(event: Any, *rest: Any) -> Any:
         if event.kind == "order.paid" and event.order.source_ref == "7003":
             raise RuntimeError("mapper bug on this order")
-        return real(event)
+        return real(event, *rest)
 
     monkeypatch.setattr(mapping, "plan", poisoned)
     good_body, good_headers = shopify_delivery(shopify_order(order_id=7004))
