@@ -106,12 +106,12 @@ def tenant(services: Any, fake: Fake) -> Any:
 
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pusher's adapters give up on an answer after 0.5 s (the fake's late answers come after 1.5 s)."""
+    """The pusher's adapters give up on an answer after 1 s (the fake's late answers come after 2 s)."""
     real = pushing.build_provider
 
     def build(document: Document, services: Any) -> Any:
         provider = real(document, services)
-        provider.context = dataclasses.replace(provider.context, timeout_seconds=0.5)
+        provider.context = dataclasses.replace(provider.context, timeout_seconds=1.0)
         return provider
 
     monkeypatch.setattr(pushing, "build_provider", build)
@@ -183,11 +183,19 @@ def adapter(services: Any, tenant: Any) -> ParasutProvider:
 
 
 def test_the_converted_spec_is_valid_openapi() -> None:
-    from openapi_spec_validator.validation.validators import OpenAPIV30SpecValidator
+    """Checked against the OpenAPI 3.0 schema (the one openapi-spec-validator ships), with the Rust validator:
+    the full openapi-spec-validator takes seconds on this 800 kB spec."""
+    from importlib.resources import files
 
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    schema = json.loads(files("openapi_spec_validator").joinpath("resources/schemas/v3.0/schema.json").read_text())
     converted = to_openapi3(json.loads(SWAGGER.read_text(encoding="utf-8")))
-    assert [str(e)[:300] for e in OpenAPIV30SpecValidator(converted).iter_errors()] == []
+
+    assert [str(e)[:300] for e in jsonschema_rs.validator_for(schema).iter_errors(converted)] == []
     assert "/{company_id}/purchase_bills" in converted["paths"]  # '#basic' and '#detailed' are one path
+    # The swagger's own slips would not pass unmended (CompanyAttributes.logo is a list in the swagger).
+    swagger = json.loads(SWAGGER.read_text(encoding="utf-8"))
+    assert isinstance(swagger["definitions"]["CompanyAttributes"]["properties"]["logo"], list)
 
 
 def test_the_fake_refuses_and_records_what_the_swagger_does_not_allow(fake: Fake) -> None:
@@ -398,15 +406,16 @@ def test_a_long_retry_after_postpones_only_this_document(services: Any, tenant: 
     assert len(fake.sales_invoices) == 1
 
 
-def test_paraşüts_rate_limit_is_honoured_across_a_batch(services: Any, tenant: Any, fake: Fake) -> None:
-    """Three orders in a row (some 20 requests) against 10 requests a second: the adapter sleeps out the 429s."""
-    fake.rate_limit = (10, 1.0)
-    documents = [accepted_invoice(services, tenant, f"POS-2026-0007{i:02d}", buyer=consumer()) for i in range(3)]
+def test_paraşüts_rate_limit_is_honoured_within_the_call(services: Any, tenant: Any, fake: Fake) -> None:
+    """An invoice takes some eight requests; at 5 requests per 3 s the fake answers 429 with a Retry-After the
+    adapter sleeps out: the document goes in one attempt, the message is never postponed."""
+    fake.rate_limit = (5, 3.0)
 
-    assert [d.status for d in documents] == [S.ACCEPTED] * 3
-    assert [d.attempts for d in documents] == [1] * 3
+    document = accepted_invoice(services, tenant, buyer=consumer())
+
+    assert document.attempts == 1
     assert fake.throttled > 0
-    assert len(fake.sales_invoices) == 3
+    assert (len(fake.sales_invoices), len(fake.e_archives)) == (1, 1)
 
 
 @pytest.mark.parametrize("step", ["/sales_invoices", "/e_archives"])
@@ -427,7 +436,7 @@ def test_an_answer_lost_after_the_work_was_done_never_doubles_it(
 ) -> None:
     """GIVEN Paraşüt does the work but answers after the client gave up WHEN the pusher tries again THEN it
     finds what was created and goes on from there: one contact, one sales invoice, one e-Arşiv."""
-    fake.slow_next(1, 1.5, when=posts_to(step))
+    fake.slow_next(1, 2.0, when=posts_to(step))
 
     document = push_until_final(services, order_document(services, tenant, buyer=consumer()))
 
@@ -549,10 +558,10 @@ def test_a_lost_answer_never_doubles_a_payment_or_a_return(
 ) -> None:
     accepted_invoice(services, tenant)
     if doc_type is DocumentType.COLLECTION:
-        fake.slow_next(1, 1.5, when=posts_to("/payments"))
+        fake.slow_next(1, 2.0, when=posts_to("/payments"))
         key = new_document(services, tenant, doc_type, "POS-TAHSILAT-9911", payment_payload())
     else:
-        fake.slow_next(1, 1.5, when=posts_to("/purchase_bills"))
+        fake.slow_next(1, 2.0, when=posts_to("/purchase_bills"))
         key = new_document(services, tenant, doc_type, "POS-IADE-0042", refund_payload())
 
     document = push_until_final(services, key)
