@@ -280,20 +280,22 @@ def test_a_registered_buyer_gets_an_e_fatura_to_its_inbox(services: Any, tenant:
     assert document.provider_refs["e_document_type"] == "e_invoices"
 
 
+@pytest.mark.parametrize("registered", [True, False])
 def test_a_stale_user_list_is_corrected_by_paraşüts_refusal_without_a_second_invoice(
-    services: Any, tenant: Any, fake: Fake
+    services: Any, tenant: Any, fake: Fake, registered: bool
 ) -> None:
-    """GIVEN the table still says the buyer is no e-Fatura user WHEN Paraşüt refuses the e-Arşiv THEN the pusher
-    re-issues as e-Fatura: one sales invoice, one e-Fatura, no e-Arşiv."""
-    services.cache.put("gib-users", COMPANY_VKN, {"tax_id": COMPANY_VKN, "registered": False, "aliases": []})
-    fake.register_inbox(COMPANY_VKN)
+    """GIVEN the table still says the opposite of what Paraşüt's inbox list says WHEN the e-document is refused
+    THEN the pusher re-issues it under the other profile: one sales invoice, one e-document of the right kind."""
+    services.cache.put("gib-users", COMPANY_VKN, {"tax_id": COMPANY_VKN, "registered": not registered, "aliases": []})
+    if registered:
+        fake.register_inbox(COMPANY_VKN)
 
     document = push_until_final(services, order_document(services, tenant))
 
     assert document.status is S.ACCEPTED
-    assert document.profile == "TEMELFATURA"
+    assert document.profile == ("TEMELFATURA" if registered else "EARSIVFATURA")
     assert len(fake.sales_invoices) == 1
-    assert (len(fake.e_archives), len(fake.e_invoices)) == (0, 1)
+    assert (len(fake.e_archives), len(fake.e_invoices)) == ((0, 1) if registered else (1, 0))
 
 
 def test_an_e_document_paraşüt_refuses_later_is_rejected_with_its_words(services: Any, tenant: Any, fake: Fake) -> None:
