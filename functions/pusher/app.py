@@ -41,13 +41,24 @@ def record_handler(record: SQSRecord) -> None:
     except NotYetFinalError as exc:
         follow_up(key, int(body.get("follow_up", 0)) + 1, exc.retry_after)
         return
-    except (RetryableProviderError, DocumentBusyError, AwaitingInvoiceError) as exc:
-        delay = backoff_seconds(int(record.attributes.approximate_receive_count or 1), exc.retry_after)
-        logger.info("push postponed", extra={"key": key, "reason": type(exc).__name__, "delay": delay})
-        services.push_queue.postpone(record.receipt_handle, delay)
+    except AwaitingInvoiceError as exc:
+        if not exc.invoice_submitted:
+            postpone(record, key, exc)
+            raise
+        follow_up(key, int(body.get("follow_up", 0)) + 1, exc.retry_after)
+        return
+    except (RetryableProviderError, DocumentBusyError) as exc:
+        postpone(record, key, exc)
         raise
     if document is not None:
         metrics.add_metric(name=f"Documents{document.status.title()}", unit=MetricUnit.Count, value=1)
+
+
+def postpone(record: SQSRecord, key: str, exc: Exception) -> None:
+    """Back off before the next receive of this message (so that, after 8 receives, it rests in the DLQ)."""
+    delay = backoff_seconds(int(record.attributes.approximate_receive_count or 1), getattr(exc, "retry_after", None))
+    logger.info("push postponed", extra={"key": key, "reason": type(exc).__name__, "delay": delay})
+    services.push_queue.postpone(record.receipt_handle, delay)
 
 
 def follow_up(key: str, count: int, retry_after: float | None) -> None:

@@ -54,6 +54,9 @@ def start_fakes(root: Path, names: list[str], services: Services) -> dict[str, A
     for name in names:
         module = importlib.import_module(f"tests.fakes.{name}")
         app = module.Fake()
+        if hasattr(app, "auto_sign_after"):
+            # The portal waits for the seller's SMS signature; in the demo the fake "seller" signs after 3 s.
+            app.auto_sign_after = 3.0
         server = package.FakeServer(app).start()
         servers[name] = server
         seed_provider_tenant(root, services, name, server.url, app.credentials(), app.options())

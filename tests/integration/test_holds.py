@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,67 @@ def test_a_payment_that_names_no_order_is_rejected_not_held_forever(
     rejected = services.documents.get(payment_key)
     assert rejected.status is S.REJECTED
     assert rejected.error == "the collection names no order, so there is no invoice it refers to"
+
+
+@pytest.fixture
+def portal_tenant(services: Any) -> Iterator[tuple[Any, Any]]:
+    """A tenant at the GİB portal fake: its invoices wait, SUBMITTED, for the seller's signature."""
+    from tests.fakes import FakeServer
+    from tests.fakes.gib_portal import Fake
+
+    fake = Fake()
+    with FakeServer(fake) as server:
+        yield provider_tenant(services, "gib_portal", base_url=server.url, credentials=fake.credentials()), fake
+
+
+def test_a_refund_of_an_unsigned_invoice_waits_without_spending_its_receives(
+    runtime: Any, portal_tenant: tuple[Any, Any], services: Any
+) -> None:
+    """GIVEN an invoice drafted at the portal, unsigned (it may stay so for days) WHEN its refund is pushed
+    THEN the message is acknowledged and a fresh delayed one asks again, so the wait never reaches the DLQ."""
+    tenant, _ = portal_tenant
+    (order_key,) = _map(runtime, tenant.tenant, [_order_paid()])
+    assert _push(runtime, order_key) == {"batchItemFailures": []}
+    assert services.documents.get(order_key).status is S.SUBMITTED
+    (refund_key,) = _map(runtime, tenant.tenant, [_batch()["refund.created"]])
+
+    assert _push(runtime, refund_key) == {"batchItemFailures": []}
+
+    assert services.documents.get(refund_key).status is S.PENDING
+    follow_ups = _wait_for_messages(runtime, "PushQueue", refund_key)
+    assert follow_ups == [{"key": refund_key, "follow_up": 1, "_attributes": {}}]
+
+
+def test_a_cancellation_goes_while_its_invoice_still_awaits_signature(
+    runtime: Any, portal_tenant: tuple[Any, Any], services: Any
+) -> None:
+    """An unsigned draft can still be withdrawn; waiting for the signature first would make that impossible."""
+    tenant, fake = portal_tenant
+    (order_key,) = _map(runtime, tenant.tenant, [_order_paid()])
+    _push(runtime, order_key)
+    cancellation = {
+        "occurred_at": "2026-01-15T13:00:00+03:00",
+        "kind": "order.cancelled",
+        "source": "pos",
+        "order_ref": "POS-2026-000731",
+        "reason": "müşteri vazgeçti",
+    }
+    (cancel_key,) = _map(runtime, tenant.tenant, [cancellation])
+
+    assert _push(runtime, cancel_key) == {"batchItemFailures": []}
+
+    assert services.documents.get(cancel_key).status in (S.SUBMITTED, S.ACCEPTED)
+    assert [d.state for d in fake.drafts.values()] == ["Silinmiş"]
+
+
+def _wait_for_messages(runtime: Any, queue: str, key: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Messages for `key`: sent with a delay, they become visible later, so wait for them (bounded)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [message for message in drain(runtime, queue) if message["key"] == key]
+        if found:
+            return found
+        time.sleep(0.2)
+    return []

@@ -40,11 +40,14 @@ class DocumentBusyError(Exception):
 
 class AwaitingInvoiceError(Exception):
     """A return, collection or cancellation arrived before its sales invoice was issued: held, asked again
-    later with backoff; if the invoice never comes, the message ends in the push DLQ, replayable."""
+    later with backoff. If the invoice is not even planned, the message ends in the push DLQ after its receives,
+    replayable; if it is at the provider awaiting a verdict (`invoice_submitted`), the wait may be days (a
+    portal draft awaiting signature) and is followed like a verdict, without spending receives."""
 
-    def __init__(self, key: str, invoice_key: str, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
+    def __init__(self, key: str, invoice_key: str, *, invoice_submitted: bool = False) -> None:
+        self.retry_after: float | None = None
         self.invoice_key = invoice_key
+        self.invoice_submitted = invoice_submitted
         super().__init__(f"{key} waits for its sales invoice {invoice_key}")
 
 
@@ -188,9 +191,15 @@ def _issued_invoice(document: Document, services: Services) -> Document | None:
         document.tenant, invoice_provider, DocumentType.SALES_INVOICE, f"{source}:{order_ref}"
     )
     invoice = services.documents.get(invoice_key)
-    if invoice is None or not (invoice.status is S.REJECTED or is_settled(invoice)):
+    if invoice is None:
         raise AwaitingInvoiceError(document.key, invoice_key)
-    return invoice
+    if invoice.status is S.REJECTED or is_settled(invoice):
+        return invoice
+    if invoice.status is S.SUBMITTED:
+        if document.type is DocumentType.CANCELLATION:
+            return invoice  # the provider has it: withdrawing it before its verdict is the adapter's call
+        raise AwaitingInvoiceError(document.key, invoice_key, invoice_submitted=True)
+    raise AwaitingInvoiceError(document.key, invoice_key)
 
 
 def _without_invoice(document: Document, invoice: Document | None, services: Services) -> Document:
