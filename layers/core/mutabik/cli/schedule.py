@@ -36,6 +36,23 @@ def run(args: argparse.Namespace) -> int:
     schedule = state.get("schedules", {}).get(args.name)
     if schedule is None:
         raise fail(f"no schedule {args.name!r}; known: {', '.join(state.get('schedules', {})) or 'none'}")
+    if ":function:" in schedule["target"]:
+        return _invoke(schedule["target"], schedule["input"], local=not args.stack)
     result = run_execution(schedule["target"], schedule["input"])
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0 if result["status"] == "SUCCEEDED" else 1
+
+
+def _invoke(function_arn: str, payload: str, *, local: bool) -> int:
+    """A Lambda target (the monthly payroll pull): invoke it synchronously, as the scheduler would, and print
+    its answer. Locally the runtime's loopback Lambda endpoint (MOTO_PORT) runs our handler."""
+    import os
+
+    import boto3
+
+    endpoint = f"http://127.0.0.1:{os.environ['MOTO_PORT']}" if local and os.environ.get("MOTO_PORT") else None
+    client = boto3.client("lambda", endpoint_url=endpoint)
+    response = client.invoke(FunctionName=function_arn, Payload=payload.encode())
+    body = response["Payload"].read().decode() or "null"
+    print(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+    return 1 if response.get("FunctionError") else 0
