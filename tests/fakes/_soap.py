@@ -216,6 +216,7 @@ class SoapFake:
         self.stale_users: set[str] = set()  # registered, but the look-ups still say otherwise
         self._failures: deque[tuple[str, int, str]] = deque()
         self._delays: deque[tuple[str | None, float]] = deque()
+        self._request = threading.local()  # the operation being handled, and the delay its answer owes
         self._recipient_refusals = 0
 
     # --- switches ----------------------------------------------------------------------------------
@@ -231,8 +232,8 @@ class SoapFake:
             self._failures.extend(("fault", 500, message) for _ in range(count))
 
     def delay_next(self, seconds: float, count: int = 1, *, operation: str | None = None) -> None:
-        """The next `count` calls (of `operation`, when given) are handled — a document is stored — and
-        answered only `seconds` later: the caller has given up by then, the lost answer."""
+        """The next `count` calls (of `operation`, when given) that store a document are answered only
+        `seconds` after storing it: the caller has given up by then, the lost answer."""
         with self.lock:
             self._delays.extend((operation, seconds) for _ in range(count))
 
@@ -317,6 +318,7 @@ class SoapFake:
                 returned_invoices=parsed.returned_invoices,
             )
             self.invoices[key] = stored
+            self._request.delay = self._take_delay(getattr(self._request, "operation", ""))
             return stored
 
     def poll(self, stored: StoredInvoice) -> int:
@@ -351,7 +353,7 @@ class SoapFake:
         request = Request(environ)
         with self.lock:
             failure = self._failures.popleft() if self._failures else None
-        delay = 0.0
+        self._request.operation, self._request.delay = "", 0.0
         if failure is not None and failure[0] == "status":
             return Response(failure[2], status=failure[1], content_type="text/html")(environ, start_response)
         try:
@@ -364,7 +366,7 @@ class SoapFake:
                 raise FaultError("not a SOAP 1.1 envelope with a body", code="soap:Client")
             with self.lock:
                 self.calls.append(local(operation))
-            delay = self._take_delay(local(operation))
+            self._request.operation = local(operation)
             if failure is not None:
                 raise FaultError(failure[2])
             handler = self.routes().get((request.path, local(operation)))
@@ -376,8 +378,8 @@ class SoapFake:
             response = self.fault(fault)
         except etree.XMLSyntaxError as exc:
             response = self.fault(FaultError(f"unreadable XML: {exc}", code="soap:Client"))
-        if delay:
-            time.sleep(delay)  # the document is stored; the answer is late (the caller may have given up)
+        if self._request.delay:
+            time.sleep(self._request.delay)  # the document is stored; the answer is late (the caller gave up)
         return response(environ, start_response)
 
     @staticmethod
