@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,7 @@ class SoapClient:
             )
             kwargs: dict[str, Any] = {"auth": self.auth} if self.auth is not None else {}
             self._client = _http.new_client(context, default_url=self.default_url, **kwargs)
+            weakref.finalize(self, self._client.close)  # adapters live for one push; their sockets go with them
         return self._client
 
     def call(self, path: str, body: _Element, *, action: str = "", header: _Element | None = None) -> _Element:
