@@ -64,13 +64,23 @@ def _http_senders() -> list[str]:
     return sorted(name for name in available_sources() if get_source(name).http)
 
 
-def _examples() -> dict[str, dict[str, Any]]:
-    """One example request body per sample event, by content type."""
+def _event_path_senders() -> list[str]:
+    """Senders that call one path per event under their URL (`WebhookSource.event_paths`)."""
+    return [name for name in _http_senders() if get_source(name).event_paths]
+
+
+def _examples(*, event_paths: bool, method: str = "POST") -> dict[str, dict[str, Any]]:
+    """One example request body per sample event sent with `method`, by content type: those sent to the
+    tenant's URL, or (with `event_paths`) those sent to an event path under it."""
     found: dict[str, dict[str, Any]] = {"application/json": {}, "application/x-www-form-urlencoded": {}}
     for path in sorted(EVENTS.glob("*/*.json")):
         if path.parent.name not in _http_senders():
             continue
         event = json.loads(path.read_text())
+        if ("proxy" in event["pathParameters"]) is not event_paths:
+            continue
+        if event["requestContext"]["http"]["method"] != method:
+            continue
         body = base64.b64decode(event["body"]).decode() if event.get("isBase64Encoded") else event["body"]
         kind = event["headers"].get("content-type", "application/json").split(";")[0]
         value: Any = json.loads(body) if kind == "application/json" else body
@@ -95,11 +105,11 @@ def _canonical_schemas() -> dict[str, Any]:
     return definitions
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+def _error(description: str, *, gateway: bool = False) -> dict[str, Any]:
+    """An error answer: ours, or (with `gateway`) possibly API Gateway's own, which has only a `message`."""
+    ours = {"$ref": "#/components/schemas/Error"}
+    schema = {"anyOf": [ours, {"$ref": "#/components/schemas/GatewayMessage"}]} if gateway else ours
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _operation(summary: str, operation_id: str, sources: list[str], examples: dict[str, Any]) -> dict[str, Any]:
@@ -153,16 +163,30 @@ def _operation(summary: str, operation_id: str, sources: list[str], examples: di
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}},
             },
             "401": _error("Not signed by the sender: bad or missing signature, wrong secret, stale timestamp."),
-            "404": _error("No such sender, or no such tenant for it."),
-            "413": _error("The body is larger than the sender ever sends (5 MiB)."),
+            "404": _error(
+                "No such sender, or no such tenant for it, or an event path for a sender that uses none; "
+                "API Gateway's own answer when no route matches.",
+                gateway=True,
+            ),
+            "413": _error(
+                "The body is larger than the sender ever sends (5 MiB); API Gateway's own answer over 10 MB.",
+                gateway=True,
+            ),
             "422": _error("A body the sender would never send; `path` names the field."),
+            "429": {
+                "description": "API Gateway's throttling (100 requests/s, bursts of 200): retry later.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
+            },
         },
     }
 
 
 def document() -> dict[str, Any]:
     senders = _http_senders()
-    examples = _examples()
+    event_senders = _event_path_senders()
+    examples = _examples(event_paths=False)
+    post_examples = _examples(event_paths=True, method="POST")
+    put_examples = _examples(event_paths=True, method="PUT")
     schemas: dict[str, Any] = {
         "Status": {
             "type": "object",
@@ -177,6 +201,12 @@ def document() -> dict[str, Any]:
                 "path": {"type": "string", "description": "The field at fault (`line_items.2.price`), or empty."},
                 "request_id": {"type": "string", "description": "Quote it to support."},
             },
+        },
+        "GatewayMessage": {
+            "type": "object",
+            "description": "API Gateway's own answer, before our code runs (no route, over 10 MB, throttled).",
+            "required": ["message"],
+            "properties": {"message": {"type": "string"}},
         },
         "PaytrCallback": {
             "type": "object",
@@ -204,9 +234,10 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "summary": "Where marketplaces, shops, payment providers and the seller's own apps post events.",
             "description": (
-                "One URL per sender and tenant: `POST /v1/webhooks/{source}/{tenant}`. What to configure at each "
-                "sender, the secret's format, the topics taken and how replies work: docs/webhooks.md. "
-                "Amazon SP-API does not call this API (its notifications arrive through EventBridge)."
+                "One URL per sender and tenant: `POST /v1/webhooks/{source}/{tenant}`; senders that call one path "
+                "per event post (or put) under it. What to configure at each sender, the secret's format, the "
+                "topics taken and how replies work: docs/webhooks.md. Amazon SP-API does not call this API: its "
+                "notifications reach the ingest queue through EventBridge or SP-API's SQS workflow."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
@@ -225,25 +256,26 @@ def document() -> dict[str, Any]:
                 ],
             },
             "/v1/webhooks/{source}/{tenant}/{event}": {
-                "description": "Senders that call one path per event under the URL they were given (Hepsiburada).",
+                "description": "Senders that call one path per event under the URL they were given "
+                "(API Gateway route `ANY /v1/webhooks/{source}/{tenant}/{proxy+}`; other methods are 405).",
                 "parameters": [
                     {
                         "name": "source",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["hepsiburada"]},
+                        "schema": {"type": "string", "enum": event_senders},
                     },
                     {
                         "name": "event",
                         "in": "path",
                         "required": True,
-                        "description": "The event path, e.g. `orders`, `orders/{orderNumber}/cancel`, "
-                        "`packages/{packageNumber}/intransit`.",
+                        "description": "The event path, which may span segments: `orders`, "
+                        "`orders/{orderNumber}/cancel`, `packages/{packageNumber}/intransit`.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                     },
                 ],
-                "post": _operation("Receive a Hepsiburada event", "receiveEventPost", ["hepsiburada"], {}),
-                "put": _operation("Receive a Hepsiburada status event", "receiveEventPut", ["hepsiburada"], {}),
+                "post": _operation("Receive a sender's event", "receiveEventPost", event_senders, post_examples),
+                "put": _operation("Receive a sender's status event", "receiveEventPut", event_senders, put_examples),
             },
         },
         "components": {

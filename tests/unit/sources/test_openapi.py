@@ -51,9 +51,17 @@ def test_responses_are_the_documented_ones_and_never_5xx() -> None:
     for path in _document()["paths"].values():
         for method in ("post", "put"):
             if method in path:
-                assert set(path[method]["responses"]) == {"200", "202", "401", "404", "413", "422"}
+                assert set(path[method]["responses"]) == {"200", "202", "401", "404", "413", "422", "429"}
 
 
 def test_error_body_shape() -> None:
     error = _document()["components"]["schemas"]["Error"]
     assert error["required"] == ["error", "path", "request_id"]
+
+
+def test_event_path_senders_are_those_that_call_one_path_per_event() -> None:
+    operation = _document()["paths"]["/v1/webhooks/{source}/{tenant}/{event}"]
+    source = next(p for p in operation["parameters"] if p["name"] == "source")
+    assert source["schema"]["enum"] == sorted(n for n in available_sources() if get_source(n).event_paths)
+    assert source["schema"]["enum"] == ["hepsiburada"]
+    assert set(operation) >= {"post", "put"}

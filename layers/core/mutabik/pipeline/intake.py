@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ __all__ = [
     "IngestMessage",
     "UnroutableDeliveryError",
     "admit",
+    "bounded_id",
     "queue_sender",
     "receive",
     "register_account",
@@ -35,6 +37,8 @@ logger = Logger(child=True)
 
 #: Headers that carry credentials: verified here, never copied onto the queue.
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "cookie"})
+#: Longer delivery ids are stored as their digest (DynamoDB keys are at most 2048 bytes, with tenant and source).
+MAX_DELIVERY_ID = 200
 #: The methods senders with event paths use (Hepsiburada: POST to create, PUT for status changes).
 EVENT_PATH_METHODS = ("POST", "PUT")
 #: A repeat of a delivery in one of these states has nothing left to do.
@@ -46,6 +50,14 @@ class Answer:
     status_code: int
     body: str
     content_type: str = "application/json"
+
+
+def bounded_id(delivery_id: str) -> str:
+    """A sender's delivery id, short enough for a table key: one longer than MAX_DELIVERY_ID characters (no
+    sender's is; a signed one can be) is kept as its SHA-256, which dedupes retries just the same."""
+    if len(delivery_id) <= MAX_DELIVERY_ID:
+        return delivery_id
+    return "sha256:" + hashlib.sha256(delivery_id.encode()).hexdigest()
 
 
 def _error(status_code: int, message: str, path: str = "", request_id: str = "") -> Answer:
@@ -110,7 +122,7 @@ def receive(delivery: Delivery, services: Services, *, request_id: str = "") -> 
             return refuse(404, f"source {delivery.source} is not enabled for this tenant")
         secret = services.secrets.source_secret(delivery.tenant, delivery.source)
         source.verify(delivery, secret)
-        delivery_id = source.delivery_id(delivery)
+        delivery_id = bounded_id(source.delivery_id(delivery))
         context = SourceContext(tenant=delivery.tenant, default_kdv_rate=settings.default_kdv_rate)
         events = source.parse(delivery, context)
     except PayloadError as exc:
@@ -216,7 +228,7 @@ def admit(raw: str, message: Any, services: Services) -> dict[str, Any] | None:
     delivery = Delivery(source=source.name, tenant="", headers={}, body=raw.encode(), received_at=services.clock())
     try:
         account = source.account(delivery)
-        delivery_id = source.delivery_id(delivery)
+        delivery_id = bounded_id(source.delivery_id(delivery))
     except PayloadError as exc:
         raise UnroutableDeliveryError(f"{source.name} delivery refused: {exc}") from exc
     tenant = tenant_of_account(services, source.name, account)
