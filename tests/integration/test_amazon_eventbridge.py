@@ -207,3 +207,19 @@ def test_a_tenant_without_amazon_enabled_takes_none(runtime: Any, services: Any,
         dead["_attributes"]["reason"]["StringValue"]
         == f"source amazon is not enabled for tenant {amazon_tenant.tenant}"
     )
+
+
+def test_with_the_pipeline_running_a_shipped_order_ends_in_a_settled_document(
+    running_pipeline: Any, services: Any, amazon_tenant: Any
+) -> None:
+    """What `mutabik send events/amazon/order-change-shipped.json` shows on `mutabik local`."""
+    from mutabik.providers import is_settled
+    from mutabik_local.runtime import wait_until
+
+    through_eventbridge(running_pipeline, services, sample("order-change-shipped"))
+
+    def documents() -> list[Any]:
+        return services.documents.list_day(amazon_tenant.tenant, services.clock().date())
+
+    assert wait_until(lambda: len(documents()) == 1 and is_settled(documents()[0]), 30)
+    assert documents()[0].type is DocumentType.DESPATCH_ADVICE
