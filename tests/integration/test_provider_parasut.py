@@ -56,6 +56,13 @@ WEB_SALE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _follow_ups_visible_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After SUBMITTED the pusher queues a delayed follow-up; these tests push by hand, and a delayed message
+    would become visible after the queues were drained, in the next test's queue."""
+    monkeypatch.setenv("RETRY_BASE_SECONDS", "0")
+
+
 class Stage:
     """One loopback server for the module, each test putting its own fake on it (stopping a server takes
     half a second). A late answer from one test's fake still goes to that fake."""
@@ -224,6 +231,7 @@ def test_a_consumer_order_becomes_one_sales_invoice_and_its_e_archive(services: 
     key = order_document(services, tenant, buyer=consumer(), web_sale=WEB_SALE)
     fake.job_polls, fake.job_seconds = 2, 60.0
 
+    assert services.retry_base_seconds == 0  # (the fixture above took effect)
     submitted = pushing.push(key, services)
     assert submitted is not None
     assert submitted.status is S.SUBMITTED
