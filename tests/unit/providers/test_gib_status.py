@@ -1,4 +1,5 @@
-"""GİB's envelope status codes as the integrator adapters read them, and how an invoice is packaged."""
+"""GİB's envelope status codes as the integrator adapters read them, how an invoice is packaged, and how an
+integrator's answer is read."""
 
 from __future__ import annotations
 
@@ -157,3 +158,16 @@ def test_base64_is_read_strictly() -> None:
     assert _gib.b64decode(" PGEv\nPg== ") == b"<a/>"
     with pytest.raises(ValueError, match="not base64"):
         _gib.b64decode("<a/>")
+
+
+def test_an_integrators_answer_with_a_doctype_is_refused_unread() -> None:
+    """Answers come from the network: no DTD, no entity expansion, no external reference (XXE)."""
+    from lxml import etree
+    from mutabik.providers import _soap
+
+    hostile = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r><belgeOid>&x;</belgeOid></r>'
+    )
+    with pytest.raises(etree.XMLSyntaxError):
+        _soap.parse(hostile)
+    assert _soap.text(_soap.parse(b"<r><a><belgeOid> 42 </belgeOid></a></r>"), "belgeOid") == "42"

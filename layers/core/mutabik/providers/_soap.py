@@ -31,7 +31,7 @@ from lxml import etree
 
 from mutabik.providers import _http
 from mutabik.providers.base import ProviderContext
-from mutabik.providers.exceptions import PermanentProviderError, ProviderError, RetryableProviderError
+from mutabik.providers.exceptions import RetryableProviderError
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -44,7 +44,6 @@ __all__ = [
     "child",
     "children",
     "envelope",
-    "fault_error",
     "is_transient",
     "parse",
     "text",
@@ -132,17 +131,6 @@ def text(node: _Element | None, name: str, default: str = "") -> str:
 def is_transient(words: str) -> bool:
     """Whether an integrator's words say "try later" (busy, timeout) rather than "not this document"."""
     return bool(_TRANSIENT.search(words))
-
-
-def fault_error(fault: SoapFaultError, provider: str) -> ProviderError:
-    """What a fault means for the pusher when the adapter knows nothing more specific: a 5xx or busy
-    service is retried; anything else refuses the document with the integrator's words."""
-    message = f"{provider}: {fault}"[:4000]
-    if (fault.status_code is not None and fault.status_code >= 500 and not fault.message) or is_transient(
-        f"{fault.code} {fault.message}"
-    ):
-        return RetryableProviderError(message, provider=provider, status_code=fault.status_code)
-    return PermanentProviderError(message, provider=provider, status_code=fault.status_code)
 
 
 @dataclass
