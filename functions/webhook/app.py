@@ -44,6 +44,7 @@ def webhook_event(source: str, tenant: str) -> Response[str]:
 @app.route(f"{_BASE}/.+", method=["GET", "DELETE", "PATCH", "HEAD", "OPTIONS"])
 def webhook_event_wrong_method(source: str, tenant: str) -> Response[str]:
     body = {"error": "method not allowed", "path": "", "request_id": _request_id()}
+    metrics.add_metric(name="Webhook4xx", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=405,
         content_type="application/json",
