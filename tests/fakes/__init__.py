@@ -35,7 +35,9 @@ class FakeServer:
     def __init__(self, app: FakeApp) -> None:
         self.app = app
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-provider", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-provider", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from mutabik.model.document import DocumentStatus, DocumentType
 from mutabik.store import keys
 
 from tests.integration.test_mapper_pusher import _empty_queues, sqs_event  # noqa: F401 - the autouse fixture
-from tests.support import drain, generic_delivery, provider_tenant
+from tests.support import drain, drain_all, generic_delivery, provider_tenant
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "generic"
 S = DocumentStatus
@@ -119,7 +120,7 @@ def test_a_payment_that_names_no_order_is_rejected_not_held_forever(
 
 
 @pytest.fixture
-def portal_tenant(services: Any) -> Iterator[tuple[Any, Any]]:
+def portal_tenant(runtime: Any, services: Any) -> Iterator[tuple[Any, Any]]:
     """A tenant at the GİB portal fake: its invoices wait, SUBMITTED, for the seller's signature."""
     from tests.fakes import FakeServer
     from tests.fakes.gib_portal import Fake
@@ -127,6 +128,8 @@ def portal_tenant(services: Any) -> Iterator[tuple[Any, Any]]:
     fake = Fake()
     with FakeServer(fake) as server:
         yield provider_tenant(services, "gib_portal", base_url=server.url, credentials=fake.credentials()), fake
+    time.sleep(1.2)  # the pusher's delayed follow-ups (1 s here) must not reach the next test's queue
+    drain_all(runtime)
 
 
 def test_a_refund_of_an_unsigned_invoice_waits_without_spending_its_receives(
@@ -171,8 +174,6 @@ def test_a_cancellation_goes_while_its_invoice_still_awaits_signature(
 
 def _wait_for_messages(runtime: Any, queue: str, key: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Messages for `key`: sent with a delay, they become visible later, so wait for them (bounded)."""
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [message for message in drain(runtime, queue) if message["key"] == key]
