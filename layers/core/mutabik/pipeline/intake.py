@@ -1,4 +1,5 @@
-"""Intake: what the webhook does with a delivery: verify, refuse bad input, dedupe, enqueue, answer."""
+"""Intake: what the webhook does with a delivery: verify, refuse bad input, dedupe, enqueue, answer; and how the
+mapper admits what reached the ingest queue without the webhook (Amazon SP-API notifications)."""
 
 from __future__ import annotations
 
@@ -199,10 +200,7 @@ def register_account(services: Services, source: str, account: str, tenant: str)
 
 
 def tenant_of_account(services: Services, source: str, account: str) -> str | None:
-    try:
-        found = services.cache.get(_accounts(source), account)
-    except ValueError:  # an account that cannot be a key cannot have been registered
-        return None
+    found = services.cache.get(_accounts(source), account)
     return str(found["tenant"]) if isinstance(found, dict) and found.get("tenant") else None
 
 
