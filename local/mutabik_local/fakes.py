@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def available_fakes(root: Path) -> list[str]:
     return sorted(names & available_providers())
 
 
-def start_fakes(root: Path, names: list[str], services: Services) -> dict[str, Any]:
-    """Serve each named fake and seed its demo tenant; returns the running servers by provider name."""
+def start_fakes(
+    root: Path, names: list[str], services: Services, tenant_of: Callable[[str], str] = demo_tenant_name
+) -> dict[str, Any]:
+    """Serve each named fake and seed its demo tenant (`tenant_of(provider)`); returns the running servers."""
     package = _fakes_package(root)
     if package is None:
         raise RuntimeError(f"no provider fakes under {root / 'tests/fakes'}")
@@ -59,19 +62,24 @@ def start_fakes(root: Path, names: list[str], services: Services) -> dict[str, A
             app.auto_sign_after = 3.0
         server = package.FakeServer(app).start()
         servers[name] = server
-        seed_provider_tenant(root, services, name, server.url, app.credentials(), app.options())
+        seed_provider_tenant(root, services, name, server.url, app.credentials(), app.options(), tenant_of(name))
     return servers
 
 
 def seed_provider_tenant(
-    root: Path, services: Services, provider: str, base_url: str, credentials: dict[str, str], options: dict[str, str]
+    root: Path,
+    services: Services,
+    provider: str,
+    base_url: str,
+    credentials: dict[str, str],
+    options: dict[str, str],
+    tenant: str,
 ) -> TenantConfig:
-    """`demo-<provider>`: the demo seller and senders, every document type the provider supports routed to it."""
+    """A demo tenant: the demo seller and senders, every document type the provider supports routed to it."""
     import json
 
     from mutabik_local.demo import DEMO_SELLER, demo_secrets
 
-    tenant = demo_tenant_name(provider)
     secrets = demo_secrets(root)
     for source, value in secrets.items():
         services.secrets.put(keys.source_secret_name(services.secrets.prefix, tenant, source), value)

@@ -74,10 +74,28 @@ def retry(services: Services, key: str) -> int:
     return 0
 
 
+def _pdf_when_ready(provider: Any, document: Document, wait: float = 30.0) -> Any:
+    """Providers render PDFs on request (Paraşüt answers 204 until it is ready): ask again, for `wait` s."""
+    import time
+
+    from mutabik.providers.exceptions import ProviderError, RetryableProviderError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return provider.pdf(document)
+        except RetryableProviderError as exc:
+            pause = min(5.0, exc.retry_after or 1.0)
+            if time.monotonic() + pause > deadline:
+                raise fail(f"{exc} (asked for {wait:.0f} s)") from exc
+            time.sleep(pause)
+        except ProviderError as exc:
+            raise fail(str(exc)) from exc
+
+
 def fetch_pdf(services: Services, key: str, output: Path | None) -> int:
     from mutabik.pipeline.pushing import build_provider
     from mutabik.providers.base import Capability
-    from mutabik.providers.exceptions import ProviderError
 
     document = services.documents.get(key)
     if document is None:
@@ -85,10 +103,7 @@ def fetch_pdf(services: Services, key: str, output: Path | None) -> int:
     provider = build_provider(document, services)
     if not provider.supports(Capability.PDF):
         raise fail(f"{provider.name} serves no PDF")
-    try:
-        file = provider.pdf(document)
-    except ProviderError as exc:
-        raise fail(str(exc)) from exc
+    file = _pdf_when_ready(provider, document)
     if file.url and not file.content:
         print(file.url)
         return 0
