@@ -66,7 +66,7 @@ def post_event(api_base: str, event: dict[str, Any], services: Services, tenant:
     `_notify`. Both answer with the HTTP response the sender would see.
     """
     if "pathParameters" not in event and get_source("amazon").recognises(event):
-        return _notify(event, services, tenant)
+        return _notify(event, services, tenant or DEMO_TENANT)  # samples are for the demo tenant, as URLs say
     parameters = event["pathParameters"]
     source_name = parameters["source"]
     tenant = tenant or parameters["tenant"]
@@ -86,19 +86,18 @@ def post_event(api_base: str, event: dict[str, Any], services: Services, tenant:
     return httpx.request(method, url, content=delivery.body, headers=dict(delivery.headers), timeout=30)
 
 
-def _notify(event: dict[str, Any], services: Services, tenant: str | None) -> httpx.Response:
+def _notify(event: dict[str, Any], services: Services, tenant: str) -> httpx.Response:
     """An SP-API notification onto the ingest queue the way Amazon delivers it: an EventBridge event is put on
     the bus whose rule targets the ingest queue (locally, template.yaml's stand-in for the partner bus); a bare
     notification, or an event no bus takes (a deployed stack's partner bus accepts only Amazon), is sent to
-    the ingest queue directly, as SP-API's SQS workflow does. With `tenant`, the notification's seller is
-    routed to it first, as setting the tenant up would."""
+    the ingest queue directly, as SP-API's SQS workflow does. The notification's seller is routed to `tenant`
+    first, as setting the tenant up would."""
     import boto3
     from mutabik.pipeline.intake import register_account
 
     source = get_source("amazon")
     notification = Delivery(source="amazon", tenant="", headers={}, body=json.dumps(event).encode())
-    if tenant:
-        register_account(services, "amazon", source.account(notification), tenant)
+    register_account(services, "amazon", source.account(notification), tenant)
     queue = services.ingest_queue
     if "detail-type" in event:
         arn = queue.client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["QueueArn"])["Attributes"]

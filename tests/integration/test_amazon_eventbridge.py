@@ -59,12 +59,15 @@ def amazon_tenant(services: Any) -> Any:
 
 
 def through_eventbridge(runtime: Any, services: Any, event: dict[str, Any]) -> None:
-    """Put the event on the stand-in partner bus, as Amazon does; the template's rule queues it."""
-    from mutabik_local.demo import post_event
-
-    response = post_event(runtime.webhook_base, event, services)
-    assert response.status_code == 202
-    assert response.json()["via"].startswith("EventBridge bus")
+    """Put the event on the local stand-in for the partner bus, as Amazon does; the template's rule queues it."""
+    bus = runtime.resource("AmazonNotificationsRule", "EventBusName")
+    entry = {
+        "EventBusName": bus,
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event["detail"]),
+    }
+    assert runtime.session.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 
 def map_queue(runtime: Any) -> int:
@@ -139,12 +142,29 @@ def test_a_redelivered_notification_is_one_delivery_and_one_document(
     assert drain(runtime, "IngestDLQ") == []
 
 
+def test_mutabik_send_routes_the_seller_to_the_tenant_and_puts_the_event_on_the_bus(
+    runtime: Any, services: Any, amazon_tenant: Any
+) -> None:
+    from mutabik.pipeline.intake import tenant_of_account
+    from mutabik_local.demo import post_event
+
+    services.cache.delete("accounts/amazon", SELLER)
+    event = sample("transaction-update")
+    response = post_event(runtime.webhook_base, event, services, amazon_tenant.tenant)
+    assert (response.status_code, response.json()["via"]) == (202, "EventBridge bus mutabik-local-amazon")
+    assert tenant_of_account(services, "amazon", SELLER) == amazon_tenant.tenant
+    assert map_queue(runtime) == 1
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.state is DeliveryState.MAPPED
+
+
 def test_the_sqs_workflow_message_is_taken_the_same_way(runtime: Any, services: Any, amazon_tenant: Any) -> None:
     """SP-API's SQS destination puts the bare notification on the queue (no EventBridge envelope)."""
     from mutabik_local.demo import post_event
 
     event = sample("order-change-shipped-sqs")
-    assert post_event(runtime.webhook_base, event, services).json()["via"] == "ingest queue"
+    response = post_event(runtime.webhook_base, event, services, amazon_tenant.tenant)
+    assert response.json()["via"] == "ingest queue"
     assert map_queue(runtime) == 1
     record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
     assert record.state is DeliveryState.MAPPED
