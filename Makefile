@@ -25,7 +25,7 @@ run: setup
 
 ## demo: the end-to-end demo once, on a free port; exits non-zero unless every document is final
 demo: setup
-	$(BIN)/mutabik local --once --port 0
+	$(BIN)/mutabik local --once --port 0 --provider all --time-scale 0.1
 
 ## test: lint, types, then unit, integration and end-to-end tests (2 workers)
 test: setup lint typecheck

@@ -72,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
         if servers:
             print(f"  try: mutabik send --provider {next(iter(servers))} events/shopify/orders-paid.json")
         events = args.event or [root / "events/shopify/orders-paid.json"]
-        tenants = [demo_tenant_name(n) for n in servers] if args.provider else [DEMO_TENANT]
+        # `--provider all` shows every flow: the export demo and each fake's; named providers show theirs.
+        everything = not args.provider or "all" in args.provider
+        tenants = [DEMO_TENANT] if everything else []
+        tenants += [demo_tenant_name(n) for n in servers] if args.provider else []
         ok = True if args.no_demo else all([_demo(runtime, services, events, tenant) for tenant in tenants])
         if args.once:
             return 0 if ok else 1
