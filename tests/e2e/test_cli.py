@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,13 @@ def test_dlq_redrive_via_the_function(running_pipeline: Any, services: Any) -> N
 def test_commands_without_a_runtime_say_how_to_start_one(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="make run"):
         main(["documents", "--state", str(tmp_path / "missing.json")])
+
+
+def test_schedule_run_invokes_the_monthly_payroll_pull(
+    running_pipeline: Any, demo: Any, state: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Lambda target is invoked as the scheduler would; tenants without a payroll section are skipped."""
+    assert main(["schedule", "run", "MonthlyPayrollSchedule", "--state", state]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["period"] == (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    assert all(r["tenant"] != "demo" for r in result["results"])  # the demo tenant has no payroll section
