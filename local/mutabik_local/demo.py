@@ -38,6 +38,15 @@ def demo_secrets(root: Path) -> dict[str, str]:
     return {name: value for name, value in secrets.items() if name in available_sources()}
 
 
+def _account(secret: str) -> str:
+    """The sender's account in a sample secret (Amazon's `seller_id`): it routes queue deliveries to the tenant."""
+    try:
+        value = json.loads(secret)
+    except ValueError:
+        return ""
+    return str(value.get("seller_id", "")) if isinstance(value, dict) else ""
+
+
 def seed_demo_tenant(root: Path, services: Services, *, provider: str = "export") -> TenantConfig:
     """The demo tenant: every sender with a sample secret, every document type to `provider`."""
     secrets = demo_secrets(root)
@@ -48,7 +57,7 @@ def seed_demo_tenant(root: Path, services: Services, *, provider: str = "export"
         tenant=DEMO_TENANT,
         name="Kahve Dükkanı (demo)",
         seller=DEMO_SELLER,
-        sources={source: SourceSettings() for source in secrets},
+        sources={source: SourceSettings(account=_account(value)) for source, value in secrets.items()},
         routes=dict.fromkeys(DocumentType, provider),
         providers={provider: ProviderSettings()},
         invoice_series="KHV",

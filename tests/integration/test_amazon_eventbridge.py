@@ -243,3 +243,18 @@ def test_with_the_pipeline_running_a_shipped_order_ends_in_a_settled_document(
 
     assert wait_until(lambda: len(documents()) == 1 and is_settled(documents()[0]), 30)
     assert documents()[0].type is DocumentType.DESPATCH_ADVICE
+
+
+def test_saving_a_tenant_with_its_amazon_seller_id_routes_that_sellers_notifications(services: Any) -> None:
+    """Onboarding is configuration: `sources.amazon.account` in the tenant is all it takes."""
+    import uuid
+
+    from mutabik.pipeline.intake import tenant_of_account
+    from mutabik.store.tenants import SourceSettings, TenantConfig
+
+    seller, name = f"A{uuid.uuid4().hex[:12].upper()}", f"t{uuid.uuid4().hex[:10]}"
+    assert tenant_of_account(services, "amazon", seller) is None
+
+    services.tenants.put(TenantConfig(tenant=name, sources={"amazon": SourceSettings(account=seller)}))
+
+    assert tenant_of_account(services, "amazon", seller) == name

@@ -17,6 +17,7 @@ from mutabik.pipeline.services import Services
 from mutabik.sources import available_sources, get_source
 from mutabik.sources.base import Delivery, SourceContext, WebhookSource
 from mutabik.sources.exceptions import PayloadError, SourceError
+from mutabik.store import keys
 from mutabik.store.deliveries import DeliveryRecord, DeliveryState
 from mutabik.store.exceptions import SecretNotFoundError, TenantNotFoundError
 from mutabik.store.queues import MAX_MESSAGE_BYTES
@@ -190,17 +191,13 @@ class UnroutableDeliveryError(Exception):
     DLQ with this reason, and a redrive after the tenant is set up maps it."""
 
 
-def _accounts(source: str) -> str:
-    return f"accounts/{source}"
-
-
 def register_account(services: Services, source: str, account: str, tenant: str) -> None:
     """Route a queue sender's account (Amazon's SellerId) to a tenant: part of setting the tenant up."""
-    services.cache.put(_accounts(source), account, {"tenant": tenant})
+    services.cache.put(keys.account_namespace(source), account, {"tenant": tenant})
 
 
 def tenant_of_account(services: Services, source: str, account: str) -> str | None:
-    found = services.cache.get(_accounts(source), account)
+    found = services.cache.get(keys.account_namespace(source), account)
     return str(found["tenant"]) if isinstance(found, dict) and found.get("tenant") else None
 
 

@@ -9,6 +9,7 @@ from mutabik.model.document import DocumentType
 
 __all__ = [
     "SEP",
+    "account_namespace",
     "cache_key",
     "counter_key",
     "day_index",
@@ -70,6 +71,11 @@ def counter_key(tenant: str, series: str, year: int) -> dict[str, str]:
 def cache_key(namespace: str, ident: str) -> dict[str, str]:
     """Short-lived lookups (e.g. GİB registered-user answers), kept with a TTL."""
     return {"pk": SEP.join(("CACHE", namespace, ident)), "sk": "CACHE"}
+
+
+def account_namespace(source: str) -> str:
+    """Cache namespace routing a queue sender's account (Amazon's SellerId) to its tenant."""
+    return f"accounts/{source}"
 
 
 def day_index(tenant: str, day: date) -> str:

@@ -29,6 +29,9 @@ class SourceSettings(BaseModel):
 
     enabled: bool = True
     default_kdv_rate: Decimal = Decimal(20)
+    #: The sender's account, for deliveries that name no tenant (Amazon's SellerId on the ingest queue):
+    #: saving the tenant routes that account's deliveries to it.
+    account: str = ""
 
 
 class ProviderSettings(BaseModel):
@@ -78,10 +81,16 @@ class TenantDirectory:
         return TenantConfig.model_validate_json(item["body"]["S"])
 
     def put(self, config: TenantConfig) -> None:
+        from mutabik.store.cache import Cache
+
         self.client.put_item(
             TableName=self.table_name,
             Item={**string_attributes(keys.tenant_key(config.tenant)), "body": {"S": config.model_dump_json()}},
         )
+        accounts = Cache(self.table_name, client=self._client)
+        for source, settings in config.sources.items():
+            if settings.account:
+                accounts.put(keys.account_namespace(source), settings.account, {"tenant": config.tenant})
 
     def list(self) -> list[str]:
         """Every configured tenant (a scan: tenants are few and this runs once a day)."""
