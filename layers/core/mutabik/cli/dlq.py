@@ -38,7 +38,7 @@ def list_dead(args: argparse.Namespace) -> int:
         body = json.loads(message["Body"])
         attributes: dict[str, Any] = dict(message.get("MessageAttributes", {}))
         reason = attributes.get("reason", {}).get("StringValue", "(retries exhausted)")
-        ident = body.get("key") or f"{body.get('tenant')}/{body.get('source')}/{body.get('delivery_id')}"
+        ident = _identify(body)
         print(f"{ident}  received {message['Attributes'].get('ApproximateReceiveCount')}×  {reason}")
     print(f"{len(messages)} shown")
     return 0
@@ -56,3 +56,13 @@ def redrive(args: argparse.Namespace) -> int:
         + (" (more remain)" if result.remaining else "")
     )
     return 0
+
+
+def _identify(body: dict[str, Any]) -> str:
+    """A document key, a delivery (tenant/source/id), or a queue sender's own event as it arrived (Amazon)."""
+    if body.get("key"):
+        return str(body["key"])
+    if "tenant" in body:
+        return f"{body.get('tenant')}/{body.get('source')}/{body.get('delivery_id')}"
+    kind = body.get("detail-type") or body.get("NotificationType") or "unrecognised message"
+    return f"{kind} {body.get('id', '')}".strip()
