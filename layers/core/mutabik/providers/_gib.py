@@ -29,6 +29,7 @@ import hashlib
 import io
 import re
 import zipfile
+from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from mutabik.model.document import Document, DocumentStatus, DocumentType, document_uuid
 from mutabik.providers.base import Capability, Outcome, Provider, RegisteredUser
-from mutabik.providers.exceptions import PermanentProviderError, WrongProfileError
+from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError, WrongProfileError
 
 if TYPE_CHECKING:
     from mutabik.model.commerce import Order
@@ -315,6 +316,34 @@ class GibIntegrator(Provider):
     )
     #: How long a buyer's mailbox (PK alias) is remembered in the tenant's provider cache.
     ALIAS_TTL = timedelta(hours=6)
+
+    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
+        if document.type is DocumentType.CANCELLATION:
+            return self._cancel(document, invoice)
+        sending = self.prepare(document, invoice)
+        return self._send_earchive(sending) if sending.earchive else self._send_efatura(sending)
+
+    @abstractmethod
+    def _send_efatura(self, sending: Sending) -> Outcome:
+        """Send an e-Fatura (TEMELFATURA/TICARIFATURA) to the buyer's mailbox, in the integrator's dialect."""
+
+    @abstractmethod
+    def _send_earchive(self, sending: Sending) -> Outcome:
+        """Send an e-Arşiv invoice (EARSIVFATURA) through the integrator's e-Arşiv service."""
+
+    @abstractmethod
+    def _cancel(self, document: Document, invoice: Document | None) -> Outcome:
+        """Cancel the issued e-Arşiv `invoice` (e-Fatura cannot be cancelled: it is returned instead)."""
+
+    def status(self, document: Document) -> Outcome:
+        """The verdict is what `find` reads by ETTN; a document the integrator does not list yet is still
+        on its way through its queue (it took it: `issue` answered), so ask again."""
+        found = self.find(document)
+        if found is None:
+            raise RetryableProviderError(
+                f"{self.name} does not list {document.uuid} (yet)", provider=self.name, retry_after=30
+            )
+        return found
 
     def numbers(self, document: Document) -> bool:
         return document.type in INVOICE_TYPES

@@ -281,7 +281,7 @@ class IzibizProvider(_gib.GibIntegrator):
         status = DocumentStatus.ACCEPTED if _soap.text(header, "STATUS") in EARSIV_DONE else DocumentStatus.SUBMITTED
         return Outcome(status, refs, number=_soap.text(header, "INVOICE_ID"))
 
-    def _cancel(self, invoice: Document | None) -> Outcome:
+    def _cancel(self, document: Document, invoice: Document | None) -> Outcome:
         if invoice is None:
             raise PermanentProviderError("a cancellation needs the invoice it cancels", provider=self.name)
         if not self.earchive_invoice(invoice):
@@ -301,12 +301,6 @@ class IzibizProvider(_gib.GibIntegrator):
 
     # --- the Provider protocol ----------------------------------------------------------------------
 
-    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
-        if document.type is DocumentType.CANCELLATION:
-            return self._cancel(invoice)
-        sending = self.prepare(document, invoice)
-        return self._send_earchive(sending) if sending.earchive else self._send_efatura(sending)
-
     def find(self, document: Document) -> Outcome | None:
         if document.type is DocumentType.CANCELLATION:
             ettn = self.invoice_uuid_of(document)
@@ -320,14 +314,6 @@ class IzibizProvider(_gib.GibIntegrator):
             if outcome is not None or document.profile:
                 return outcome
         return self._earchive_by_ettn(ettn)
-
-    def status(self, document: Document) -> Outcome:
-        found = self.find(document)
-        if found is None:
-            raise RetryableProviderError(
-                f"{self.name} does not list {document.uuid} (yet)", provider=self.name, retry_after=30
-            )
-        return found
 
     def registered_user(self, tax_id: str) -> RegisteredUser:
         answer = self._run(

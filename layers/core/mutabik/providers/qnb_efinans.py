@@ -239,12 +239,6 @@ class QnbEfinansProvider(_gib.GibIntegrator):
 
     # --- the Provider protocol ----------------------------------------------------------------------
 
-    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
-        if document.type is DocumentType.CANCELLATION:
-            return self._cancel(document, invoice)
-        sending = self.prepare(document, invoice)
-        return self._send_earchive(sending) if sending.earchive else self._send_efatura(sending)
-
     def find(self, document: Document) -> Outcome | None:
         if document.type is DocumentType.CANCELLATION:
             found = self._earchive_by_ettn(self.invoice_uuid_of(document))
@@ -258,14 +252,6 @@ class QnbEfinansProvider(_gib.GibIntegrator):
                 return outcome
         earchive = self._earchive_by_ettn(ettn)
         return earchive[0] if earchive is not None else None
-
-    def status(self, document: Document) -> Outcome:
-        found = self.find(document)
-        if found is None:
-            raise RetryableProviderError(
-                f"{self.name} does not list {document.uuid} (yet)", provider=self.name, retry_after=30
-            )
-        return found
 
     def registered_user(self, tax_id: str) -> RegisteredUser:
         try:

@@ -215,7 +215,7 @@ class SovosProvider(_gib.GibIntegrator):
             refs["cancelled"] = "true"
         return Outcome(DocumentStatus.ACCEPTED, refs, number=_soap.text(answer, "invoiceNumber"))
 
-    def _cancel(self, invoice: Document | None) -> Outcome:
+    def _cancel(self, document: Document, invoice: Document | None) -> Outcome:
         if invoice is None:
             raise PermanentProviderError("a cancellation needs the invoice it cancels", provider=self.name)
         if not self.earchive_invoice(invoice):
@@ -247,12 +247,6 @@ class SovosProvider(_gib.GibIntegrator):
 
     # --- the Provider protocol ----------------------------------------------------------------------
 
-    def issue(self, document: Document, invoice: Document | None = None) -> Outcome:
-        if document.type is DocumentType.CANCELLATION:
-            return self._cancel(invoice)
-        sending = self.prepare(document, invoice)
-        return self._send_earchive(sending) if sending.earchive else self._send_efatura(sending)
-
     def find(self, document: Document) -> Outcome | None:
         if document.type is DocumentType.CANCELLATION:
             ettn = self.invoice_uuid_of(document)
@@ -266,14 +260,6 @@ class SovosProvider(_gib.GibIntegrator):
             if outcome is not None or document.profile:
                 return outcome
         return self._earchive_by_ettn(ettn)
-
-    def status(self, document: Document) -> Outcome:
-        found = self.find(document)
-        if found is None:
-            raise RetryableProviderError(
-                f"{self.name} does not list {document.uuid} (yet)", provider=self.name, retry_after=30
-            )
-        return found
 
     def registered_user(self, tax_id: str) -> RegisteredUser:
         answer = self._query("getUserList", _INVOICE.Role("PK"), _INVOICE.Filter_VKN_TCKN(tax_id))
