@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from mutabik.mapping.config import MappingConfig, ProductMapping, ShippingMapping
 from mutabik.model.commerce import Line, LineKind, Order, Refund, RefundLine, Shipment, ShipmentLine
@@ -69,19 +69,7 @@ def map_order(order: Order, config: MappingConfig) -> tuple[Order, dict[str, str
 
 def map_refund(refund: Refund, config: MappingConfig) -> tuple[Refund, dict[str, str]]:
     """A refund's lines under the same mapping as the invoice they return (amounts include KDV: unchanged)."""
-    lines: list[RefundLine] = []
-    applied: dict[str, str] = {}
-    for line in refund.lines:
-        rule = _rule(line.sku, config)
-        changes: dict[str, Any] = {}
-        if rule is not None:
-            if rule.code:
-                changes["sku"] = applied[line.sku] = rule.code
-            if rule.name:
-                changes["name"] = rule.name
-            if rule.kdv_rate is not None:
-                changes["kdv_rate"] = rule.kdv_rate
-        lines.append(RefundLine.model_validate({**line.model_dump(), **changes}) if changes else line)
+    lines, applied = _relabel(refund.lines, config, ("kdv_rate",))
     if lines == list(refund.lines):
         return refund, applied
     return refund.model_copy(update={"lines": tuple(lines)}), applied
@@ -89,9 +77,23 @@ def map_refund(refund: Refund, config: MappingConfig) -> tuple[Refund, dict[str,
 
 def map_shipment(shipment: Shipment, config: MappingConfig) -> tuple[Shipment, dict[str, str]]:
     """A shipment's lines (e-İrsaliye) with the product codes, names and units of the mapping."""
-    lines: list[ShipmentLine] = []
+    lines, applied = _relabel(shipment.lines, config, ("unit",))
+    if lines == list(shipment.lines):
+        return shipment, applied
+    return shipment.model_copy(update={"lines": tuple(lines)}), applied
+
+
+_Relabelled = TypeVar("_Relabelled", RefundLine, ShipmentLine)
+
+
+def _relabel(
+    lines: tuple[_Relabelled, ...], config: MappingConfig, also: tuple[str, ...]
+) -> tuple[list[_Relabelled], dict[str, str]]:
+    """Each line with its SKU rule's code (as `sku`) and name, and the rule's `also` fields where set; no prices
+    to re-derive, unlike an order's lines."""
+    relabelled: list[_Relabelled] = []
     applied: dict[str, str] = {}
-    for line in shipment.lines:
+    for line in lines:
         rule = _rule(line.sku, config)
         changes: dict[str, Any] = {}
         if rule is not None:
@@ -99,12 +101,9 @@ def map_shipment(shipment: Shipment, config: MappingConfig) -> tuple[Shipment, d
                 changes["sku"] = applied[line.sku] = rule.code
             if rule.name:
                 changes["name"] = rule.name
-            if rule.unit:
-                changes["unit"] = rule.unit
-        lines.append(ShipmentLine.model_validate({**line.model_dump(), **changes}) if changes else line)
-    if lines == list(shipment.lines):
-        return shipment, applied
-    return shipment.model_copy(update={"lines": tuple(lines)}), applied
+            changes.update({name: getattr(rule, name) for name in also if getattr(rule, name) not in (None, "")})
+        relabelled.append(type(line).model_validate({**line.model_dump(), **changes}) if changes else line)
+    return relabelled, applied
 
 
 def describe(applied: Mapping[str, str]) -> dict[str, Any]:
