@@ -16,13 +16,19 @@ from datetime import timedelta
 from typing import Any
 
 from mutabik.model.document import Document, DocumentType
-from mutabik.providers.base import Capability, Provider, RegisteredUser
+from mutabik.providers.base import (
+    EARSIV,
+    Capability,
+    Provider,
+    RegisteredUser,
+    efatura_profile,
+    never_registered,
+    return_profile,
+)
 from mutabik.store.cache import Cache
 
-__all__ = ["EARSIV", "EFATURA_PROFILES", "ProfileChooser", "buyer_tax_id"]
+__all__ = ["ProfileChooser", "buyer_tax_id"]
 
-EARSIV = "EARSIVFATURA"
-EFATURA_PROFILES = frozenset({"TEMELFATURA", "TICARIFATURA"})
 _NAMESPACE = "gib-users"
 
 
@@ -45,13 +51,13 @@ class ProfileChooser:
         if document.profile or not provider.supports(Capability.USER_LIST):
             return document.profile
         if document.type is DocumentType.RETURN_INVOICE and invoice is not None and invoice.profile:
-            return invoice.profile  # a return goes the way its invoice went
+            return return_profile(invoice.profile)
         if document.type not in (DocumentType.SALES_INVOICE, DocumentType.RETURN_INVOICE):
             return ""
         tax_id = buyer_tax_id(document, invoice)
-        if not tax_id or set(tax_id) == {"1"}:  # no tax id, or GİB's 11111111111 for a final consumer
+        if never_registered(tax_id) or not self.lookup(tax_id, provider).registered:
             return EARSIV
-        return self._efatura(provider) if self.lookup(tax_id, provider).registered else EARSIV
+        return self._efatura(document, provider)
 
     def lookup(self, tax_id: str, provider: Provider) -> RegisteredUser:
         cached = self.cache.get(_NAMESPACE, tax_id)
@@ -66,9 +72,10 @@ class ProfileChooser:
         tax_id = buyer_tax_id(document, invoice)
         if tax_id:
             self.cache.put(_NAMESPACE, tax_id, asdict(RegisteredUser(tax_id, registered)), self.ttl)
-        return self._efatura(provider) if registered else EARSIV
+        return self._efatura(document, provider) if registered else EARSIV
 
     @staticmethod
-    def _efatura(provider: Provider) -> str:
-        profile = provider.context.settings.options.get("efatura_profile", "TEMELFATURA")
-        return profile if profile in EFATURA_PROFILES else "TEMELFATURA"
+    def _efatura(document: Document, provider: Provider) -> str:
+        if document.type is DocumentType.RETURN_INVOICE:
+            return return_profile("TEMELFATURA")
+        return efatura_profile(provider.context.settings)

@@ -36,7 +36,16 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
 from mutabik.model.document import Document, DocumentStatus, DocumentType, document_uuid
-from mutabik.providers.base import Capability, Outcome, Provider, RegisteredUser
+from mutabik.providers.base import (
+    EARSIV,
+    Capability,
+    Outcome,
+    Provider,
+    RegisteredUser,
+    efatura_profile,
+    never_registered,
+    return_profile,
+)
 from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError, WrongProfileError
 
 if TYPE_CHECKING:
@@ -45,7 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EARSIV",
-    "EFATURA_PROFILES",
     "GIB_CODES",
     "GibIntegrator",
     "Sending",
@@ -62,11 +70,6 @@ __all__ = [
     "verdict",
     "zip_document",
 ]
-
-EARSIV = "EARSIVFATURA"
-EFATURA_PROFILES = frozenset({"TEMELFATURA", "TICARIFATURA"})
-#: GİB's placeholder tax ids (final consumer, buyer abroad): never on the user list, always e-Arşiv.
-_PLACEHOLDER_TAX_IDS = frozenset({"11111111111", "2222222222"})
 
 
 class Verdict(StrEnum):
@@ -370,10 +373,6 @@ class GibIntegrator(Provider):
             raise PermanentProviderError("the tenant has no seller configured", provider=self.name)
         return seller
 
-    def efatura_profile(self) -> str:
-        profile = self.context.settings.options.get("efatura_profile", "TEMELFATURA")
-        return profile if profile in EFATURA_PROFILES else "TEMELFATURA"
-
     def order_of(self, document: Document, invoice: Document | None) -> Order:
         """The order an invoice is about: its own for a sale, the returned invoice's for a return."""
         from mutabik.model.commerce import Order
@@ -393,11 +392,13 @@ class GibIntegrator(Provider):
         if document.type is DocumentType.RETURN_INVOICE and invoice is not None:
             went = invoice.profile or invoice.provider_refs.get("profile", "")
             if went:
-                return "TEMELFATURA" if went in EFATURA_PROFILES else EARSIV  # IADE has no TICARIFATURA
+                return return_profile(went)
         tax_id = self.order_of(document, invoice).buyer.tax_id
-        if tax_id in _PLACEHOLDER_TAX_IDS or not self.registered_user(tax_id).registered:
+        if never_registered(tax_id) or not self.registered_user(tax_id).registered:
             return EARSIV
-        return self.efatura_profile() if document.type is DocumentType.SALES_INVOICE else "TEMELFATURA"
+        if document.type is DocumentType.SALES_INVOICE:
+            return efatura_profile(self.context.settings)
+        return return_profile("TEMELFATURA")
 
     def render(self, document: Document, number: str, invoice: Document | None, profile: str) -> bytes:
         """Our UBL-TR for the document under `profile`; PermanentProviderError when it cannot be written."""

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPABILITY_FOR",
+    "EARSIV",
+    "EFATURA_PROFILES",
     "Capability",
     "DocumentFile",
     "ListedDocument",
@@ -27,7 +29,14 @@ __all__ = [
     "Provider",
     "ProviderContext",
     "RegisteredUser",
+    "efatura_profile",
+    "never_registered",
+    "return_profile",
 ]
+
+#: e-document profiles (`Document.profile`): e-Arşiv for buyers not on GİB's user list, e-Fatura for those on it.
+EARSIV = "EARSIVFATURA"
+EFATURA_PROFILES = frozenset({"TEMELFATURA", "TICARIFATURA"})
 
 
 class Capability(StrEnum):
@@ -98,6 +107,25 @@ class RegisteredUser:
     registered: bool
     title: str = ""
     aliases: tuple[str, ...] = ()  # receiving mailboxes (PK etiketi), e.g. urn:mail:defaultpk@firma.com.tr
+
+
+def never_registered(tax_id: str) -> bool:
+    """No tax id, or GİB's placeholders (11111111111 final consumer, 2222222222 buyer abroad): never on the user
+    list, always e-Arşiv, no lookup needed."""
+    from mutabik.model.party import ANONYMOUS_CONSUMER_TCKN, FOREIGN_BUYER_VKN
+
+    return not tax_id or tax_id in (ANONYMOUS_CONSUMER_TCKN, FOREIGN_BUYER_VKN)
+
+
+def efatura_profile(settings: ProviderSettings) -> str:
+    """The tenant's e-Fatura profile at this provider (option `efatura_profile`), TEMELFATURA by default."""
+    profile = settings.options.get("efatura_profile", "TEMELFATURA")
+    return profile if profile in EFATURA_PROFILES else "TEMELFATURA"
+
+
+def return_profile(invoice_profile: str) -> str:
+    """A return invoice (İADE) goes the way its invoice went, but TICARIFATURA has no İADE: TEMELFATURA then."""
+    return "TEMELFATURA" if invoice_profile in EFATURA_PROFILES else EARSIV
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from mutabik.model.party import ANONYMOUS_CONSUMER_TCKN, FOREIGN_BUYER_VKN, Part
 from mutabik.providers._http import classify, new_client, request, retry_after
 from mutabik.providers._oauth import OAuthTokens, TokenEndpoint
 from mutabik.providers.base import (
+    EARSIV,
     Capability,
     DocumentFile,
     ListedDocument,
@@ -67,6 +68,8 @@ from mutabik.providers.base import (
     Provider,
     ProviderContext,
     RegisteredUser,
+    efatura_profile,
+    never_registered,
 )
 from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError, WrongProfileError
 
@@ -85,7 +88,6 @@ CURRENCIES = {"TRY": "TRL", "USD": "USD", "EUR": "EUR", "GBP": "GBP"}
 PAYMENT_TYPES = frozenset({"KREDIKARTI/BANKAKARTI", "EFT/HAVALE", "KAPIDAODEME", "ODEMEARACISI"})
 #: Türkiye keeps UTC+3 all year: dates on documents are Turkish calendar dates.
 TURKEY = timezone(timedelta(hours=3), "TRT")
-EARSIV = "EARSIVFATURA"
 #: "id'nin kullanım süresi oluşturulduktan sonra 15 dakikadır": a job id older than this is gone.
 JOB_LIFETIME = timedelta(minutes=15)
 PAGE_SIZE = 25  # the swagger's maximum page[size]
@@ -532,12 +534,9 @@ class ParasutProvider(Provider):
 
     def _profile_of(self, buyer: Party) -> str:
         """Where the pusher did not choose: e-Fatura for a registered user, e-Arşiv for everyone else."""
-        if buyer.tax_id in (ANONYMOUS_CONSUMER_TCKN, FOREIGN_BUYER_VKN) or buyer.is_foreign:
+        if never_registered(buyer.tax_id) or buyer.is_foreign or not self.registered_user(buyer.tax_id).registered:
             return EARSIV
-        if not self.registered_user(buyer.tax_id).registered:
-            return EARSIV
-        profile = self.context.settings.options.get("efatura_profile", "TEMELFATURA")
-        return profile if profile in ("TEMELFATURA", "TICARIFATURA") else "TEMELFATURA"
+        return efatura_profile(self.context.settings)
 
     def _e_archive_body(self, order: Order, sales_invoice_id: str) -> dict[str, Any]:
         attributes: dict[str, Any] = self._exemption(order)
@@ -617,7 +616,7 @@ class ParasutProvider(Provider):
     def _wrong_profile(self, refusal: PermanentProviderError, kind: str, tax_id: str) -> PermanentProviderError:
         """Whether Paraşüt refused the e-document because of the buyer's e-Fatura registration: asked of the
         inbox list rather than read from the wording of the refusal."""
-        if tax_id in (ANONYMOUS_CONSUMER_TCKN, FOREIGN_BUYER_VKN):
+        if never_registered(tax_id):
             return refusal
         registered = self.registered_user(tax_id).registered
         if (kind == "e_archives") == registered:
