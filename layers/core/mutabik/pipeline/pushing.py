@@ -19,7 +19,7 @@ from mutabik.providers.base import Capability, Outcome, Provider, ProviderContex
 from mutabik.providers.exceptions import PermanentProviderError, RetryableProviderError, WrongProfileError
 from mutabik.store import keys
 from mutabik.store.exceptions import StaleDocumentError
-from mutabik.store.tenants import ProviderSettings
+from mutabik.store.tenants import ProviderSettings, TenantConfig
 
 __all__ = ["LEASE", "AwaitingInvoiceError", "DocumentBusyError", "NotYetFinalError", "push"]
 
@@ -118,7 +118,7 @@ def _advance(document: Document, services: Services) -> Document:
     invoice: Document | None = None
     if document.type in REFERS_TO_INVOICE:
         try:
-            invoice = _issued_invoice(document, services)
+            invoice = _issued_invoice(document, provider.context.tenant, services)
         except AwaitingInvoiceError as exc:
             if document.status is S.PENDING and document.error != str(exc):
                 services.documents.transition(document, S.PENDING, error=str(exc))  # `documents list` says why
@@ -146,46 +146,49 @@ def _advance(document: Document, services: Services) -> Document:
         profile=profile,
         error="",
     )
+    sent = held  # the version we hold: a profile flip writes a newer one
     try:
-        outcome = _issue(held, invoice, provider, chooser, services)
+        try:
+            outcome = provider.issue(sent, invoice)
+        except WrongProfileError as exc:
+            sent = _flip_profile(sent, exc, invoice, provider, chooser, services)
+            outcome = provider.issue(sent, invoice)
     except RetryableProviderError as exc:
         # Stay SUBMITTING with the lease released: the next attempt asks the provider before resending,
         # because a timeout does not say whether the document arrived.
-        current = services.documents.get(held.key) or held
-        services.documents.transition(current, S.SUBMITTING, lease_until=None, error=str(exc)[:2000])
+        services.documents.transition(sent, S.SUBMITTING, lease_until=None, error=str(exc)[:2000])
         raise
     except PermanentProviderError as exc:
         logger.info("document rejected", extra={"key": document.key, "provider": provider.name})
-        current = services.documents.get(held.key) or held
-        return services.documents.transition(current, S.REJECTED, lease_until=None, error=str(exc)[:4000])
-    current = services.documents.get(held.key) or held
-    return _record(current, outcome, provider, services)
+        return services.documents.transition(sent, S.REJECTED, lease_until=None, error=str(exc)[:4000])
+    return _record(sent, outcome, provider, services)
 
 
-def _issue(
-    document: Document, invoice: Document | None, provider: Provider, chooser: ProfileChooser, services: Services
-) -> Outcome:
-    """Send; if the provider refuses the profile (the user list we went by was stale), re-issue once under the
-    other profile — same key, same ETTN, same number, so the buyer still gets exactly one invoice."""
-    try:
-        return provider.issue(document, invoice)
-    except WrongProfileError as exc:
-        other = chooser.learn(document, invoice, provider, registered=exc.registered)
-        if not document.profile or other == document.profile:
-            raise  # the refusal contradicts itself or we had not chosen: nothing better to try
-        logger.info("re-issuing under the other profile", extra={"key": document.key, "profile": other})
-        flipped = services.documents.transition(document, S.SUBMITTING, profile=other, error=str(exc)[:2000])
-        return provider.issue(flipped, invoice)
+def _flip_profile(
+    document: Document,
+    refusal: WrongProfileError,
+    invoice: Document | None,
+    provider: Provider,
+    chooser: ProfileChooser,
+    services: Services,
+) -> Document:
+    """The provider refused the profile (the user list we went by was stale): the document under the other
+    profile, to re-issue once — same key, same ETTN, same number, so the buyer still gets one invoice. Re-raises
+    the refusal when there is nothing better to try (we had not chosen, or it contradicts itself)."""
+    other = chooser.learn(document, invoice, provider, registered=refusal.registered)
+    if not document.profile or other == document.profile:
+        raise refusal
+    logger.info("re-issuing under the other profile", extra={"key": document.key, "profile": other})
+    return services.documents.transition(document, S.SUBMITTING, profile=other, error=str(refusal)[:2000])
 
 
-def _issued_invoice(document: Document, services: Services) -> Document | None:
+def _issued_invoice(document: Document, tenant: TenantConfig, services: Services) -> Document | None:
     """The sales invoice of the order a return, collection or cancellation refers to, once it is settled
     (or REJECTED, which the caller reports); None while it is missing or on its way."""
     ((_, body),) = document.payload.items()
     order_ref, source = str(body.get("order_ref") or ""), str(body.get("source") or document.source)
     if not order_ref:
         return None
-    tenant = services.tenants.get(document.tenant)
     invoice_provider = tenant.routes.get(DocumentType.SALES_INVOICE, document.provider)
     invoice_key = keys.document_key(
         document.tenant, invoice_provider, DocumentType.SALES_INVOICE, f"{source}:{order_ref}"
@@ -217,7 +220,7 @@ def _take_number(document: Document, invoice: Document | None, provider: Provide
     (GİB wants a series without gaps). Raises PermanentProviderError for such a document."""
     from mutabik.store.counters import format_invoice_number
 
-    series, year = services.tenants.get(document.tenant).invoice_series, document.created_at.year
+    series, year = provider.context.tenant.invoice_series, document.created_at.year
     provider.check(document, format_invoice_number(series, year, 1), invoice)
     return services.counters.next_number(document.tenant, series, year)
 
