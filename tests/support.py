@@ -104,9 +104,7 @@ def provider_tenant(
 ) -> Any:
     """A fresh tenant that routes every document type its provider supports to `provider` at `base_url`
     (a fake's URL), with the provider's credentials in Secrets Manager and test secrets for `sources`."""
-    from mutabik.model.document import DocumentType
-    from mutabik.providers import provider_class
-    from mutabik.providers.base import CAPABILITY_FOR
+    from mutabik.providers import document_types
     from mutabik.store import keys
     from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
     from mutabik_local.demo import DEMO_SELLER
@@ -116,12 +114,11 @@ def provider_tenant(
         services.secrets.put(keys.source_secret_name(services.secrets.prefix, name, source), SOURCE_SECRETS[source])
     if credentials is not None:
         services.secrets.put(services.secrets.provider_secret_name(name, provider), json.dumps(credentials))
-    capabilities = provider_class(provider).capabilities
     config = TenantConfig(
         tenant=name,
         seller=DEMO_SELLER,
         sources={source: SourceSettings() for source in sources},
-        routes={t: provider for t in DocumentType if CAPABILITY_FOR[t] in capabilities},
+        routes=dict.fromkeys(document_types(provider), provider),
         providers={provider: ProviderSettings(base_url=base_url, options=options or {})},
     )
     services.tenants.put(config)

@@ -15,10 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mutabik.model.document import DocumentType
 from mutabik.pipeline.services import Services
-from mutabik.providers import available_providers, provider_class
-from mutabik.providers.base import CAPABILITY_FOR
+from mutabik.providers import available_providers, document_types
 from mutabik.store import keys
 from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
 
@@ -84,13 +82,12 @@ def seed_provider_tenant(
     for source, value in secrets.items():
         services.secrets.put(keys.source_secret_name(services.secrets.prefix, tenant, source), value)
     services.secrets.put(services.secrets.provider_secret_name(tenant, provider), json.dumps(credentials))
-    capabilities = provider_class(provider).capabilities
     config = TenantConfig(
         tenant=tenant,
         name=f"Kahve Dükkanı (demo, {provider})",
         seller=DEMO_SELLER,
         sources={source: SourceSettings() for source in secrets},
-        routes={t: provider for t in DocumentType if CAPABILITY_FOR[t] in capabilities},
+        routes=dict.fromkeys(document_types(provider), provider),
         providers={provider: ProviderSettings(base_url=base_url, options=options)},
         invoice_series="KHV",
     )

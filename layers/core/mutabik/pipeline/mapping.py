@@ -14,8 +14,7 @@ from mutabik.mapping.planning import PlannedDocument, plan
 from mutabik.model.document import Document, DocumentStatus, DocumentType, document_uuid
 from mutabik.pipeline.intake import IngestMessage
 from mutabik.pipeline.services import Services
-from mutabik.providers import is_settled, provider_class
-from mutabik.providers.base import CAPABILITY_FOR
+from mutabik.providers import document_types, is_settled
 from mutabik.sources import get_source
 from mutabik.sources.base import SourceContext
 from mutabik.sources.exceptions import SourceError
@@ -111,7 +110,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _provider_can(provider: str, doc_type: DocumentType) -> bool:
-    return CAPABILITY_FOR[doc_type] in provider_class(provider).capabilities
+    return doc_type in document_types(provider)
 
 
 def _nothing_to_cancel(tenant: TenantConfig, provider: str, planned: PlannedDocument, services: Services) -> str:

@@ -10,11 +10,11 @@ import pkgutil
 import re
 from functools import cache
 
-from mutabik.model.document import Document, DocumentStatus
-from mutabik.providers.base import Capability, Provider
+from mutabik.model.document import Document, DocumentStatus, DocumentType
+from mutabik.providers.base import CAPABILITY_FOR, Capability, Provider
 from mutabik.providers.exceptions import UnknownProviderError
 
-__all__ = ["available_providers", "is_settled", "provider_class"]
+__all__ = ["available_providers", "document_types", "is_settled", "provider_class"]
 
 _NOT_PROVIDERS = frozenset({"base", "exceptions"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -37,6 +37,12 @@ def provider_class(name: str) -> type[Provider]:
         if isinstance(value, type) and issubclass(value, Provider) and getattr(value, "name", "") == name:
             return value
     raise UnknownProviderError(f"provider module {name!r} defines no Provider named {name!r}")
+
+
+def document_types(name: str) -> frozenset[DocumentType]:
+    """The document types a provider declares it can issue: what a tenant may route to it."""
+    capabilities = provider_class(name).capabilities
+    return frozenset(t for t in DocumentType if CAPABILITY_FOR[t] in capabilities)
 
 
 def is_settled(document: Document) -> bool:
