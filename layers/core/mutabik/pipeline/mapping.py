@@ -15,13 +15,14 @@ from mutabik.model.document import Document, DocumentStatus, DocumentType, docum
 from mutabik.pipeline.intake import IngestMessage
 from mutabik.pipeline.services import Services
 from mutabik.providers import document_types, is_settled
+from mutabik.providers.exceptions import PermanentProviderError
 from mutabik.sources import get_source
 from mutabik.sources.base import SourceContext
 from mutabik.sources.exceptions import SourceError
 from mutabik.store import keys
 from mutabik.store.deliveries import DeliveryRecord, DeliveryState
 from mutabik.store.exceptions import TenantNotFoundError
-from mutabik.store.tenants import TenantConfig
+from mutabik.store.tenants import SourceSettings, TenantConfig
 
 __all__ = [
     "CANCELLED_BEFORE_INVOICING",
@@ -63,8 +64,16 @@ def map_delivery(message: Mapping[str, Any], services: Services) -> list[Documen
         context = SourceContext(tenant=tenant_id)
         if settings is not None:
             context = SourceContext(tenant=tenant_id, default_kdv_rate=settings.default_kdv_rate)
-        events = source.parse(IngestMessage.delivery(message, body), context)
+        delivery = IngestMessage.delivery(message, body)
+        events = source.parse(delivery, context)
+        if source.pulls:
+            # What the delivery does not carry is read from the sender's API. A retryable failure propagates:
+            # the message comes back, and after the queue's receives it is in the DLQ with the reason.
+            api = services.sender_api(tenant, source_name, settings or SourceSettings())
+            events = source.complete(delivery, events, api, context)
     except (SourceError, TenantNotFoundError) as exc:
+        raise PermanentMappingError(str(exc)) from exc
+    except PermanentProviderError as exc:  # credentials missing or refused, the order unknown to the sender
         raise PermanentMappingError(str(exc)) from exc
     except ValidationError as exc:  # the tenant's stored configuration does not validate
         raise PermanentMappingError(f"tenant configuration: {_first_error(exc)}") from exc

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from mutabik.store.blobs import BlobStore
 from mutabik.store.cache import Cache
@@ -15,7 +16,10 @@ from mutabik.store.deliveries import DeliveryLog
 from mutabik.store.documents import DocumentLedger
 from mutabik.store.queues import Queue
 from mutabik.store.secrets import SecretStore
-from mutabik.store.tenants import TenantDirectory
+from mutabik.store.tenants import SourceSettings, TenantConfig, TenantDirectory
+
+if TYPE_CHECKING:
+    from mutabik.sources._api import SenderApi
 
 __all__ = ["Services", "utcnow"]
 
@@ -83,6 +87,19 @@ class Services:
     @cached_property
     def push_dlq(self) -> Queue:
         return Queue(self._require("PUSH_DLQ_URL"))
+
+    def sender_api(self, tenant: TenantConfig, source: str, settings: SourceSettings) -> SenderApi:
+        """A tenant's access to a sender's API (sources/_api.py), for deliveries the mapper must complete."""
+        from mutabik.sources._api import SenderApi
+
+        return SenderApi(
+            tenant=tenant,
+            source=source,
+            settings=settings,
+            secrets=self.secrets,
+            blobs=self.blobs,
+            cache=self.cache.scoped(tenant.tenant, f"sender-{source}"),
+        )
 
     @property
     def max_follow_ups(self) -> int:

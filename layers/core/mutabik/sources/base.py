@@ -11,13 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mutabik.model.events import CanonicalEvent
 from mutabik.sources.exceptions import PayloadError, SignatureError
+
+if TYPE_CHECKING:
+    from mutabik.sources._api import SenderApi
 
 __all__ = [
     "Clock",
@@ -205,6 +208,9 @@ class WebhookSource(ABC):
     #: Senders that call one path per event under the URL they were given (`Delivery.path`); the webhook
     #: refuses a path after the tenant for everyone else.
     event_paths: ClassVar[bool] = False
+    #: Senders some of whose deliveries lack what a document needs (amounts, the order): the mapper calls
+    #: `complete` with the tenant's access to the sender's API.
+    pulls: ClassVar[bool] = False
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -221,6 +227,16 @@ class WebhookSource(ABC):
     def parse(self, delivery: Delivery, context: SourceContext) -> list[CanonicalEvent]:
         """The canonical events in this delivery; [] for a topic we take but do not act on.
         Raise PayloadError for a body this sender would not send."""
+
+    def complete(
+        self, delivery: Delivery, events: list[CanonicalEvent], api: SenderApi, context: SourceContext
+    ) -> list[CanonicalEvent]:
+        """For senders with `pulls`: the delivery's events with what only the sender's API knows, given what
+        `parse` made of it. Called by the mapper only, never by the webhook; deliveries that carry everything
+        should cost no API call. Raise RetryableProviderError (the API is unavailable: the mapper tries again
+        later) or PermanentProviderError (credentials missing or refused, the order unknown: dead-lettered
+        with the reason), PayloadError for an API answer this sender would not give."""
+        return events
 
     def topic(self, delivery: Delivery) -> str:
         """The sender's name for what happened (for logs and metrics), if it says."""

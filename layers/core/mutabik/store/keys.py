@@ -88,6 +88,13 @@ def source_secret_name(prefix: str, tenant: str, source: str) -> str:
     return f"{prefix}/{_part('tenant', tenant)}/sources/{_part('source', source)}"
 
 
+def sender_api_secret_name(prefix: str, tenant: str, source: str) -> str:
+    """A sender's API credentials for a tenant (SP-API LWA client, Etsy OAuth tokens, iyzico keys …), read by
+    the mapper to complete deliveries that carry no amounts. Apart from `source_secret_name` so the webhook,
+    which only verifies signatures, can never read them."""
+    return f"{prefix}/{_part('tenant', tenant)}/sender-apis/{_part('source', source)}"
+
+
 def provider_secret_name(prefix: str, tenant: str, provider: str) -> str:
     """A provider's credentials for a tenant (OAuth client, user and password, refresh token …)."""
     return f"{prefix}/{_part('tenant', tenant)}/providers/{_part('provider', provider)}"

@@ -52,5 +52,8 @@ class SecretStore:
     def source_secret(self, tenant: str, source: str) -> str:
         return self.get(keys.source_secret_name(self.prefix, tenant, source))
 
+    def sender_api_secret_name(self, tenant: str, source: str) -> str:
+        return keys.sender_api_secret_name(self.prefix, tenant, source)
+
     def provider_secret_name(self, tenant: str, provider: str) -> str:
         return keys.provider_secret_name(self.prefix, tenant, provider)

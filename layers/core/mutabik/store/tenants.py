@@ -32,6 +32,12 @@ class SourceSettings(BaseModel):
     #: The sender's account, for deliveries that name no tenant (Amazon's SellerId on the ingest queue):
     #: saving the tenant routes that account's deliveries to it.
     account: str = ""
+    #: The sender's API, for deliveries the mapper completes from it (amounts a notification does not carry):
+    #: empty for the sender's production URL, else a sandbox or a test fake. Credentials are in
+    #: Secrets Manager under keys.sender_api_secret_name.
+    api_url: str = ""
+    #: Sender-specific API settings (the LWA token URL, a marketplace …); each sender module documents its own.
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class ProviderSettings(BaseModel):
