@@ -60,3 +60,6 @@ def print_report(report: dict[str, Any], key: str) -> None:
             print(f"    not final     {item['document']}: {item['status']}")
         for item in tenant["unaccounted"]:
             print(f"    UNACCOUNTED   {item['source']} {item['delivery_id']} ({item['state']}) {item['last_error']}")
+    for item in report.get("unrouted", []):
+        what = f"{item['source']} account {item['account']} {item['delivery_id']}" if item["source"] else "a message"
+        print(f"  NO TENANT for {what} (dead-lettered {item['dead_lettered_at']}): {item['reason']}")

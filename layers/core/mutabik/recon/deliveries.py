@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from mutabik.pipeline.services import Services
 from mutabik.store.deliveries import DeliveryState
 from mutabik.store.queues import Queue
 
-__all__ = ["dead_letters", "reconcile_tenant", "report_key", "resolve_day", "write_report"]
+__all__ = [
+    "dead_letters",
+    "reconcile_tenant",
+    "report_key",
+    "resolve_day",
+    "unrouted_dead_letters",
+    "write_report",
+]
 
 #: A delivery younger than this may still be on its way through the queues.
 IN_FLIGHT = timedelta(minutes=30)
@@ -26,14 +33,18 @@ def resolve_day(value: str | None, today: date) -> date:
     return date.fromisoformat(str(value))
 
 
-def dead_letters(dlq: Queue, *, limit: int = 1000) -> dict[tuple[str, str, str], str]:
-    """Deliveries waiting in a DLQ, by (tenant, source, delivery id), with the reason given when known.
+def _peek(dlq: Queue, limit: int) -> list[tuple[Any, str, str]]:
+    """Each message in a DLQ as (decoded body, reason, ISO time it was dead-lettered), up to `limit`.
     Peeks with a zero visibility timeout so the messages stay where they are."""
-    found: dict[tuple[str, str, str], str] = {}
+    found: list[tuple[Any, str, str]] = []
     seen: set[str] = set()
     for _ in range(max(1, limit // 10)):
         response = dlq.client.receive_message(
-            QueueUrl=dlq.url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
+            QueueUrl=dlq.url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            AttributeNames=["SentTimestamp"],
         )
         fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
         if not fresh:
@@ -42,13 +53,49 @@ def dead_letters(dlq: Queue, *, limit: int = 1000) -> dict[tuple[str, str, str],
             seen.add(message["MessageId"])
             try:
                 body = json.loads(message["Body"])
-                ident = (body["tenant"], body["source"], body["delivery_id"])
-            except (ValueError, KeyError, TypeError):
-                continue
+            except ValueError:
+                body = None
             attributes: dict[str, Any] = dict(message.get("MessageAttributes", {}))
             reason = str(attributes.get("reason", {}).get("StringValue", ""))
-            found[ident] = reason
+            sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+            found.append((body, reason, datetime.fromtimestamp(sent, UTC).isoformat(timespec="seconds")))
     return found
+
+
+def dead_letters(dlq: Queue, *, limit: int = 1000) -> dict[tuple[str, str, str], str]:
+    """Deliveries waiting in a DLQ, by (tenant, source, delivery id), with the reason given when known."""
+    found: dict[tuple[str, str, str], str] = {}
+    for body, reason, _ in _peek(dlq, limit):
+        if isinstance(body, dict) and all(isinstance(body.get(k), str) for k in ("tenant", "source", "delivery_id")):
+            found[(body["tenant"], body["source"], body["delivery_id"])] = reason
+    return found
+
+
+def unrouted_dead_letters(dlq: Queue, *, limit: int = 1000) -> list[dict[str, str]]:
+    """Messages in the ingest DLQ that belong to no tenant: a queue sender's notification for an account no
+    tenant has registered (an Amazon seller not set up yet), or something no sender recognises. No tenant's
+    day lists them, so the report lists them on their own: each is an order nobody will invoice until the
+    account is registered and the DLQ redriven."""
+    from mutabik.pipeline.intake import queue_sender
+    from mutabik.sources.base import Delivery
+    from mutabik.sources.exceptions import PayloadError
+
+    unrouted: list[dict[str, str]] = []
+    for body, reason, since in _peek(dlq, limit):
+        if isinstance(body, dict) and isinstance(body.get("tenant"), str) and body["tenant"]:
+            continue  # a tenant's delivery: that tenant's day lists it
+        source = queue_sender(body) if body is not None else None
+        entry = {"source": source.name if source else "", "account": "", "delivery_id": "", "reason": reason}
+        entry["dead_lettered_at"] = since
+        if source is not None:
+            delivery = Delivery(source=source.name, tenant="", headers={}, body=json.dumps(body).encode())
+            try:
+                entry["account"] = source.account(delivery)[:100]
+                entry["delivery_id"] = source.delivery_id(delivery)[:200]
+            except PayloadError:
+                pass
+        unrouted.append(entry)
+    return unrouted
 
 
 def reconcile_tenant(tenant: str, day: date, services: Services) -> dict[str, Any]:
@@ -106,11 +153,19 @@ def report_key(day: str) -> str:
 
 
 def write_report(day: str, results: list[dict[str, Any]], services: Services) -> dict[str, Any]:
+    unrouted = unrouted_dead_letters(services.ingest_dlq)
     report = {
         "date": day,
         "generated_at": services.clock().isoformat(),
-        "ok": all(r.get("ok") for r in results),
+        "ok": all(r.get("ok") for r in results) and not unrouted,
         "tenants": results,
+        "unrouted": unrouted,
     }
     key = services.blobs.put_json(report_key(day), report)
-    return {"bucket": services.blobs.bucket, "key": key, "ok": report["ok"], "tenants": len(results)}
+    return {
+        "bucket": services.blobs.bucket,
+        "key": key,
+        "ok": report["ok"],
+        "tenants": len(results),
+        "unrouted": len(unrouted),
+    }
