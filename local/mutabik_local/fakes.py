@@ -20,7 +20,7 @@ from mutabik.providers import available_providers, document_types
 from mutabik.store import keys
 from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
 
-__all__ = ["available_fakes", "demo_tenant_name", "start_fakes"]
+__all__ = ["available_fakes", "connect_sender_apis", "demo_tenant_name", "start_fakes", "start_sender_fakes"]
 
 
 def demo_tenant_name(provider: str) -> str:
@@ -42,6 +42,52 @@ def available_fakes(root: Path) -> list[str]:
         return []
     names = {m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")}
     return sorted(names & available_providers())
+
+
+def _sender_fake_modules(root: Path) -> dict[str, Any]:
+    """Fakes of senders' APIs (a module with `SENDER = "<source>"`), by sender."""
+    package = _fakes_package(root)
+    if package is None:
+        return {}
+    found: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name in available_providers():
+            continue
+        module = importlib.import_module(f"tests.fakes.{info.name}")
+        sender = getattr(module, "SENDER", "")
+        if isinstance(sender, str) and sender:
+            found[sender] = module
+    return found
+
+
+def start_sender_fakes(root: Path) -> dict[str, Any]:
+    """Serve the fake of every sender API there is (Amazon SP-API, Etsy, iyzico, Stripe …), by sender: the
+    demo tenants complete deliveries without amounts from them, as a real tenant does from the sender."""
+    package = _fakes_package(root)
+    servers: dict[str, Any] = {}
+    if package is None:
+        return servers
+    for sender, module in sorted(_sender_fake_modules(root).items()):
+        servers[sender] = package.FakeServer(module.Fake()).start()
+    return servers
+
+
+def connect_sender_apis(services: Services, tenant: TenantConfig, servers: dict[str, Any]) -> TenantConfig:
+    """Point the tenant's senders at the running sender API fakes: `api_url`, options, and the credentials in
+    the sender-apis secret, as an operator does for the real APIs (docs/sender-apis.md)."""
+    import json
+
+    sources = dict(tenant.sources)
+    for sender, server in servers.items():
+        if sender not in sources:
+            continue
+        fake = server.app
+        sources[sender] = sources[sender].model_copy(update={"api_url": server.url, "options": fake.options()})
+        name = services.secrets.sender_api_secret_name(tenant.tenant, sender)
+        services.secrets.put(name, json.dumps(fake.credentials()))
+    config = tenant.model_copy(update={"sources": sources})
+    services.tenants.put(config)
+    return config
 
 
 def start_fakes(

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         log_level="INFO" if args.verbose else "WARNING",
     ).start()
     servers: dict[str, Any] = {}
+    senders: dict[str, Any] = {}
     try:
         services = Services()
         config = seed_demo_tenant(root, services)
@@ -59,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
         runtime.extra_state["providers"] = {
             name: {"url": server.url, "tenant": demo_tenant_name(name)} for name, server in servers.items()
         }
+        senders = (
+            {} if args.no_fakes else _serve_sender_fakes(root, services, [DEMO_TENANT, *map(demo_tenant_name, servers)])
+        )
+        runtime.extra_state["sender_apis"] = {name: {"url": server.url} for name, server in senders.items()}
         state = runtime.write_state()
         secret = services.secrets.source_secret(DEMO_TENANT, "shopify") if "shopify" in config.sources else ""
         print(f"mutabik local runtime on {runtime.http.url}  (moto at {runtime.endpoint}, state in {state})")
@@ -69,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         print("  try: mutabik send events/shopify/orders-paid.json && mutabik documents")
         for name, server in servers.items():
             print(f"  provider fake {name:<12} at {server.url}  tenant {demo_tenant_name(name)}")
+        for name, server in senders.items():
+            print(f"  sender API fake {name:<10} at {server.url}  (every demo tenant's {name} API)")
         if servers:
             print(f"  try: mutabik send --provider {next(iter(servers))} events/shopify/orders-paid.json")
         events = args.event or [root / "events/shopify/orders-paid.json"]
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             stop.wait()
         return 0
     finally:
-        for server in servers.values():
+        for server in [*servers.values(), *senders.values()]:
             server.stop()
         runtime.stop()
         (root / ".local/runtime.json").unlink(missing_ok=True)
@@ -103,6 +110,16 @@ def _serve_fakes(root: Path, services: Any, names: list[str]) -> dict[str, Any]:
     if unknown:
         raise SystemExit(f"mutabik: no fake for {', '.join(unknown)} (there are: {', '.join(available) or 'none'})")
     return start_fakes(root, wanted, services)
+
+
+def _serve_sender_fakes(root: Path, services: Any, tenants: list[str]) -> dict[str, Any]:
+    """The sender API fakes, and every demo tenant's senders pointed at them."""
+    from mutabik_local.fakes import connect_sender_apis, start_sender_fakes
+
+    senders = start_sender_fakes(root)
+    for tenant in tenants:
+        connect_sender_apis(services, services.tenants.get(tenant), senders)
+    return senders
 
 
 def demo_tenant_name(provider: str) -> str:
