@@ -9,18 +9,38 @@ same on every retry and is our dedupe key.
 
 Events: Etsy sends a thin notification `{"event_type": "order.paid", "resource_url": ".../shops/{shop_id}/
 receipts/{receipt_id}", "shop_id": …}` (the docs' older form says `ORDER_PAID` and nests a `data` object).
-- order.canceled → OrderCancelled for the receipt named in `resource_url`;
-- order.shipped → ShipmentCreated for that receipt (no lines: the receipt's shipments say what left);
-- order.paid → OrderPaid when the delivery carries the receipt (`data` with a ShopReceipt,
-  https://developers.etsy.com/documentation/reference#operation/getShopReceipt); a thin order.paid yields no
-  event here: the receipt has to be read from `resource_url` with the shop's OAuth token (a pull the mapper
-  or a pull source does; see docs/webhooks.md);
+- order.canceled → OrderCancelled for the receipt named in `resource_url` (the id is all a cancellation needs:
+  never a pull);
+- order.shipped → ShipmentCreated for that receipt, its lines the receipt's transactions and its carrier the
+  receipt's last shipment; a despatch advice needs lines, so a thin order.shipped is completed by a pull;
+- order.paid → OrderPaid from the receipt: the one the delivery carries (`data` with a ShopReceipt), else the
+  one `complete` reads from Etsy (below). Both go through one model and one mapping: identical events;
 - order.delivered and anything else: taken without events.
 
 Receipt amounts are `{amount, divisor, currency_code}`. Lines are the transactions at their price; the order
 is what the buyer paid the seller: grand total less the sales tax / VAT that Etsy collects and remits itself.
 
 Secret (Secrets Manager SecretString): the endpoint's signing secret as Etsy shows it, `whsec_<base64>`.
+
+The pull (`complete`, in the mapper only; a delivery that carries its receipt, and every cancellation, costs no
+call): GET {api}/v3/application/shops/{shop_id}/receipts/{receipt_id} (getShopReceipt, OAuth scope
+`transactions_r`, https://developers.etsy.com/documentation/reference#operation/getShopReceipt). The ids come
+from the delivery's `resource_url`, which is only taken on Etsy's API hosts (api.etsy.com, openapi.etsy.com) or
+the tenant's own `api_url`: the URL is never requested as given, the path is rebuilt from the two ids.
+- Headers (https://developers.etsy.com/documentation/essentials/requests): `x-api-key: <keystring>:<shared
+  secret>` (since early 2026 Etsy refuses the bare keystring with 403 "Shared secret is required in x-api-key
+  header.") and `Authorization: Bearer <access token>`.
+- Tokens (https://developers.etsy.com/documentation/essentials/authentication): access tokens last an hour;
+  POST {api}/v3/public/oauth/token with grant_type=refresh_token, client_id, refresh_token. Etsy answers with a
+  NEW refresh token every time (github.com/etsy/open-api/issues/353), and a spent or revoked one is refused with
+  `invalid_grant` "refresh_token is revoked": so the refresh runs under a lease and the new tokens are written
+  back to the secret before use (providers/_oauth.py).
+- Rate limits (https://developers.etsy.com/documentation/essentials/rate-limits): per second and per sliding
+  24 h, per API key; beyond them 429 (with Retry-After when Etsy sends one) → RetryableProviderError, like
+  5xx and network failures. 404 (the shop has no such receipt) and other 4xx → PermanentProviderError.
+- Secret `<prefix>/<tenant>/sender-apis/etsy` (JSON): `client_id` (the app's keystring), `client_secret` (its
+  shared secret), `refresh_token` (from the shop owner's consent), and what the refresh writes back:
+  `access_token`, `expires_at`. Options: none. API URL: `sources.etsy.api_url`, default https://api.etsy.com.
 """
 
 from __future__ import annotations
@@ -33,7 +53,10 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from pydantic import Field, ValidationError
 
 from mutabik.model import (
@@ -45,9 +68,14 @@ from mutabik.model import (
     OrderPaid,
     Shipment,
     ShipmentCreated,
+    ShipmentLine,
     WebSale,
 )
 from mutabik.model.events import CanonicalEvent
+from mutabik.providers._http import classify, request
+from mutabik.providers._oauth import OAuthTokens, TokenEndpoint
+from mutabik.providers.exceptions import PermanentProviderError
+from mutabik.sources._api import SenderApi
 from mutabik.sources._common import address, buyer
 from mutabik.sources.base import (
     Delivery,
@@ -68,6 +96,14 @@ TOLERANCE = timedelta(minutes=5)
 _RECEIPT_URL = re.compile(r"/shops/(\d{1,20})/receipts/(\d{1,20})(?:[/?#]|$)")
 _MAX = 10**15
 
+#: Etsy Open API v3 in production; a tenant's `sources.etsy.api_url` replaces it (a fake in tests).
+PRODUCTION_URL = "https://api.etsy.com"
+#: The hosts Etsy's notifications name in `resource_url` (api.etsy.com in the docs, openapi.etsy.com in the
+#: OpenAPI description's `servers`).
+ETSY_API_HOSTS = frozenset({"api.etsy.com", "openapi.etsy.com"})
+TOKEN_ENDPOINT = TokenEndpoint(url="/v3/public/oauth/token")
+_RECEIPT_PATH = re.compile(r"/v3/application/shops/([1-9]\d{0,19})/receipts/([1-9]\d{0,19})/?")
+
 
 class _Amount(SenderShape):
     amount: int = Field(ge=0, le=_MAX)
@@ -81,11 +117,16 @@ class _Amount(SenderShape):
 
 class _Transaction(SenderShape):
     transaction_id: int
-    title: str = ""
+    title: str | None = None
     sku: str | None = None
     listing_id: int | None = None
     quantity: Decimal = Field(gt=0, le=10**9)
     price: _Amount
+
+
+class _Shipment(SenderShape):
+    carrier_name: str | None = Field(default=None, max_length=200)
+    tracking_code: str | None = Field(default=None, max_length=200)
 
 
 class _Receipt(SenderShape):
@@ -106,6 +147,7 @@ class _Receipt(SenderShape):
     total_vat_cost: _Amount | None = None
     discount_amt: _Amount | None = None
     transactions: list[_Transaction] = Field(min_length=1)
+    shipments: list[_Shipment] = Field(default_factory=list, max_length=1000)
 
 
 class _Notification(SenderShape):
@@ -117,6 +159,7 @@ class _Notification(SenderShape):
 
 class EtsySource(WebhookSource):
     name = "etsy"
+    pulls = True
 
     def verify(self, delivery: Delivery, secret: str) -> None:
         message_id = delivery.header("webhook-id")
@@ -149,6 +192,22 @@ class EtsySource(WebhookSource):
         notification = validate_shape(_Notification, delivery.json())
         handler = _EVENT_TYPES.get(_event_type(notification))
         return handler(notification, delivery, context) if handler else []
+
+    def complete(
+        self, delivery: Delivery, events: list[CanonicalEvent], api: SenderApi, context: SourceContext
+    ) -> list[CanonicalEvent]:
+        """A thin order.paid or order.shipped with the receipt read from Etsy; everything else as parsed."""
+        notification = validate_shape(_Notification, delivery.json())
+        kind = _event_type(notification)
+        if notification.data is not None or kind not in ("order.paid", "order.shipped"):
+            return events
+        shop_id, receipt_id = _resource(notification, api)
+        receipt = _pull_receipt(api, shop_id, receipt_id)
+        if str(receipt.receipt_id) != receipt_id:
+            raise PayloadError("Etsy answered with another receipt than the one asked for", "receipt.receipt_id")
+        if kind == "order.paid":
+            return _paid_events(receipt, context, "receipt")
+        return [_shipment_event(receipt, _sent_at(delivery))]
 
 
 def _key(secret: str) -> bytes:
@@ -198,25 +257,119 @@ def _cancelled(notification: _Notification, delivery: Delivery, context: SourceC
 
 
 def _shipped(notification: _Notification, delivery: Delivery, context: SourceContext) -> list[CanonicalEvent]:
+    if notification.data is not None:
+        return [_shipment_event(notification.data, _sent_at(delivery))]
+    # A thin notification: the shipment without lines, until `complete` reads them from the receipt.
     ref = _receipt_ref(notification)
     at = _sent_at(delivery)
     shipment = Shipment(source="etsy", source_ref=f"{ref}:shipped", order_ref=ref, shipped_at=at)
     return [ShipmentCreated(occurred_at=at, shipment=shipment)]
 
 
+def _shipment_event(receipt: _Receipt, at: datetime) -> ShipmentCreated:
+    """What left: the receipt's transactions, carried by the receipt's latest shipment."""
+    ref = str(receipt.receipt_id)
+    last = receipt.shipments[-1] if receipt.shipments else _Shipment()
+    lines = tuple(
+        ShipmentLine(sku=_sku(t), name=t.title or str(t.transaction_id), quantity=t.quantity)
+        for t in receipt.transactions
+    )
+    shipment = Shipment(
+        source="etsy",
+        source_ref=f"{ref}:shipped",
+        order_ref=ref,
+        shipped_at=at,
+        carrier_name=last.carrier_name or "",
+        tracking_number=last.tracking_code or "",
+        lines=lines,
+    )
+    return ShipmentCreated(occurred_at=at, shipment=shipment)
+
+
 def _paid(notification: _Notification, delivery: Delivery, context: SourceContext) -> list[CanonicalEvent]:
-    receipt = notification.data
-    if receipt is None or not receipt.is_paid:
-        return []  # a thin notification: the receipt must be read from resource_url
-    order = _order(receipt, context)
+    if notification.data is None:
+        return []  # a thin notification: `complete` reads the receipt from Etsy
+    return _paid_events(notification.data, context, "data")
+
+
+def _paid_events(receipt: _Receipt, context: SourceContext, where: str) -> list[CanonicalEvent]:
+    """The order of a receipt, inline (`where` = "data") or pulled ("receipt"): one mapping for both."""
+    if not receipt.is_paid:
+        return []
+    order = _order(receipt, context, where)
     return [OrderPaid(occurred_at=order.ordered_at, order=order)]
+
+
+def _sku(transaction: _Transaction) -> str:
+    return transaction.sku or str(transaction.listing_id or transaction.transaction_id)
+
+
+# --- the pull ---------------------------------------------------------------------------------------------
+
+
+def _resource(notification: _Notification, api: SenderApi) -> tuple[str, str]:
+    """Shop and receipt ids from `resource_url`, only if it points at Etsy's API (or the tenant's api_url):
+    a URL elsewhere is not Etsy's, whatever the body says."""
+    url = urlsplit(notification.resource_url or "")
+    origin = (url.scheme, (url.hostname or "").lower(), url.port)
+    own = urlsplit(api.settings.api_url) if api.settings.api_url else None
+    on_etsy = url.scheme == "https" and origin[1] in ETSY_API_HOSTS and url.port in (None, 443)
+    on_tenant_url = own is not None and origin == (own.scheme, (own.hostname or "").lower(), own.port)
+    if not (on_etsy or on_tenant_url):
+        raise PayloadError("resource_url is not on Etsy's API host", "resource_url")
+    match = _RECEIPT_PATH.fullmatch(url.path)
+    if not match or url.query or url.fragment:
+        raise PayloadError("resource_url does not name a shop receipt", "resource_url")
+    shop_id, receipt_id = match.groups()
+    if notification.shop_id is not None and str(notification.shop_id) != shop_id:
+        raise PayloadError("shop_id is not the shop of resource_url", "shop_id")
+    return shop_id, receipt_id
+
+
+def _pull_receipt(api: SenderApi, shop_id: str, receipt_id: str) -> _Receipt:
+    """getShopReceipt with the shop's OAuth token, renewed (and its rotated refresh token stored) as needed."""
+    credentials = api.credentials("client_id", "client_secret", "refresh_token")
+    api_key = f"{credentials['client_id']}:{credentials['client_secret']}"
+    # The key header goes on the token request too: harmless where Etsy does not ask for it.
+    with api.client(default_url=PRODUCTION_URL, headers={"x-api-key": api_key}) as client:
+        tokens = OAuthTokens("etsy", api.provider_context(), api.secret_name, TOKEN_ENDPOINT, client)
+        path = f"/v3/application/shops/{shop_id}/receipts/{receipt_id}"
+
+        def get(token: str) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            return request(client, "etsy", "GET", path, headers=headers)
+
+        response = tokens.send(get)
+    if response.status_code == httpx.codes.NOT_FOUND:
+        raise PermanentProviderError(
+            f"etsy has no receipt {receipt_id} in shop {shop_id} for this token ({_describe(response)})",
+            provider="etsy",
+            status_code=404,
+        )
+    classify(response, "etsy", _describe)
+    try:
+        body: Any = response.json()
+    except ValueError as exc:
+        raise PayloadError("Etsy's answer is not JSON", "receipt") from exc
+    return validate_shape(_Receipt, body, "receipt")
+
+
+def _describe(response: httpx.Response) -> str:
+    """Etsy's own words: its errors are `{"error": "..."}` (ErrorSchema), OAuth's add `error_description`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict) and body.get("error"):
+        return f"{body['error']} {body.get('error_description') or ''}".strip()[:300]
+    return str(body)[:300]
 
 
 def _value(amount: _Amount | None) -> Decimal:
     return amount.value if amount else Decimal(0)
 
 
-def _order(receipt: _Receipt, context: SourceContext) -> Order:
+def _order(receipt: _Receipt, context: SourceContext, where: str) -> Order:
     currency = receipt.grandtotal.currency_code.upper()
     # A sale abroad is an export (KDV 0, the exemption is the mapper's); at home the tenant's rate applies.
     abroad = (receipt.country_iso or "TR").upper() != "TR"
@@ -224,7 +377,7 @@ def _order(receipt: _Receipt, context: SourceContext) -> Order:
     try:
         lines = [
             Line(
-                sku=t.sku or str(t.listing_id or t.transaction_id),
+                sku=_sku(t),
                 name=t.title or str(t.transaction_id),
                 quantity=t.quantity,
                 unit_price=t.price.value,
@@ -245,7 +398,7 @@ def _order(receipt: _Receipt, context: SourceContext) -> Order:
                 )
             )
     except ValidationError as exc:
-        raise payload_error_from(exc, "data.transactions") from exc
+        raise payload_error_from(exc, f"{where}.transactions") from exc
     collected_by_etsy = _value(receipt.total_tax_cost) + _value(receipt.total_vat_cost)
     ordered_at = datetime.fromtimestamp(receipt.create_timestamp, tz=UTC)
     bill_to = address(
@@ -254,7 +407,7 @@ def _order(receipt: _Receipt, context: SourceContext) -> Order:
         city=receipt.city,
         postal_code=receipt.zip,
         country_code=receipt.country_iso,
-        path="data",
+        path=where,
     )
     try:
         return Order(
@@ -264,7 +417,7 @@ def _order(receipt: _Receipt, context: SourceContext) -> Order:
             ordered_at=ordered_at,
             currency=currency,
             prices_include_tax=True,
-            buyer=buyer(name=receipt.name, tax_id="", address=bill_to, email=receipt.buyer_email, path="data"),
+            buyer=buyer(name=receipt.name, tax_id="", address=bill_to, email=receipt.buyer_email, path=where),
             lines=tuple(lines),
             order_discount=_value(receipt.discount_amt),
             total_paid=Money(amount=receipt.grandtotal.value - collected_by_etsy, currency=currency),
@@ -276,7 +429,7 @@ def _order(receipt: _Receipt, context: SourceContext) -> Order:
             ),
         )
     except ValidationError as exc:
-        raise payload_error_from(exc, "data") from exc
+        raise payload_error_from(exc, where) from exc
 
 
 _EVENT_TYPES: dict[str, Callable[[_Notification, Delivery, SourceContext], list[CanonicalEvent]]] = {
