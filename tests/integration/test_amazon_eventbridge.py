@@ -2,6 +2,7 @@
 
 No URL names the tenant: the mapper finds it by the seller, records the delivery once (by the notification
 id) and maps it like any delivery; what it cannot route goes to the ingest DLQ with the reason, replayable.
+ORDER_CHANGE notifications of paid orders are completed from SP-API (the fake); test_pull_amazon.py says more.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from mutabik.store import keys
 from mutabik.store.deliveries import DeliveryState
 
 from tests.conftest import ROOT
+from tests.fakes import FakeServer
+from tests.fakes.amazon_sp_api import Fake
 from tests.support import drain, drain_all
 
 SELLER = "A3TH9S8BH6GOGM"  # the seller of every sample in events/amazon
@@ -41,17 +44,31 @@ def _empty_queues(runtime: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def amazon_tenant(services: Any) -> Any:
-    """A tenant with Amazon enabled and the samples' seller routed to it, every document to `export`."""
+def sp_api() -> Iterator[tuple[Fake, FakeServer]]:
+    """SP-API for the samples' seller: it knows their order, 903-8868176-2219830."""
+    fake = Fake()
+    with FakeServer(fake) as server:
+        yield fake, server
+    fake.assert_clean()
+
+
+@pytest.fixture
+def amazon_tenant(services: Any, sp_api: tuple[Fake, FakeServer]) -> Any:
+    """A tenant with Amazon enabled, its SP-API access (the fake) stored, and the samples' seller routed to it,
+    every document to `export`."""
     from mutabik.pipeline.intake import register_account
     from mutabik.store.tenants import SourceSettings, TenantConfig
     from mutabik_local.demo import DEMO_SELLER
 
+    fake, server = sp_api
     config = TenantConfig(
         tenant=f"t{uuid.uuid4().hex[:10]}",
         seller=DEMO_SELLER,
-        sources={"amazon": SourceSettings()},
+        sources={"amazon": SourceSettings(api_url=server.url, options=fake.options())},
         routes=dict.fromkeys(DocumentType, "export"),
+    )
+    services.secrets.put(
+        services.secrets.sender_api_secret_name(config.tenant, "amazon"), json.dumps(fake.credentials())
     )
     services.tenants.put(config)
     register_account(services, "amazon", SELLER, config.tenant)
@@ -104,20 +121,28 @@ def test_a_transaction_update_becomes_a_collection_of_its_order(
     assert [m["key"] for m in drain(runtime, "PushQueue")] == [key]
 
 
-def test_a_shipped_order_change_becomes_a_despatch_advice(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+def test_a_shipped_order_change_becomes_a_despatch_advice_and_its_invoice(
+    runtime: Any, services: Any, amazon_tenant: Any
+) -> None:
     event = sample("order-change-shipped")
     through_eventbridge(runtime, services, event)
     assert map_queue(runtime) == 1
 
-    key = keys.document_key(
-        amazon_tenant.tenant, "export", DocumentType.DESPATCH_ADVICE, "amazon:903-8868176-2219830:shipped"
-    )
-    shipment = services.documents.get(key).payload["shipment"]
+    def key(doc_type: DocumentType, ref: str) -> str:
+        return keys.document_key(amazon_tenant.tenant, "export", doc_type, ref)
+
+    despatch = key(DocumentType.DESPATCH_ADVICE, "amazon:903-8868176-2219830:shipped")
+    invoice = key(DocumentType.SALES_INVOICE, "amazon:903-8868176-2219830")
+    shipment = services.documents.get(despatch).payload["shipment"]
     assert [(line["sku"], line["quantity"]) for line in shipment["lines"]] == [("SellerSKUID1", "10")]
-    assert services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event)).documents == (key,)
+    record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
+    assert record.documents == (invoice, despatch)
+    assert len(drain(runtime, "PushQueue")) == 2
 
 
-def test_a_buyers_cancel_request_is_recorded_as_ignored(runtime: Any, services: Any, amazon_tenant: Any) -> None:
+def test_a_buyers_cancel_request_is_recorded_as_ignored(
+    runtime: Any, services: Any, amazon_tenant: Any, sp_api: tuple[Fake, FakeServer]
+) -> None:
     event = sample("order-change")
     through_eventbridge(runtime, services, event)
     assert map_queue(runtime) == 1
@@ -125,6 +150,7 @@ def test_a_buyers_cancel_request_is_recorded_as_ignored(runtime: Any, services: 
     record = services.deliveries.get(amazon_tenant.tenant, "amazon", notification_id(event))
     assert record.state is DeliveryState.IGNORED
     assert drain(runtime, "PushQueue") == []
+    assert sp_api[0].requests == []  # nothing to invoice, nothing asked of Amazon
 
 
 def test_a_redelivered_notification_is_one_delivery_and_one_document(
@@ -229,7 +255,7 @@ def test_a_tenant_without_amazon_enabled_takes_none(runtime: Any, services: Any,
     )
 
 
-def test_with_the_pipeline_running_a_shipped_order_ends_in_a_settled_document(
+def test_with_the_pipeline_running_a_shipped_order_ends_in_settled_documents(
     running_pipeline: Any, services: Any, amazon_tenant: Any
 ) -> None:
     """What `mutabik send events/amazon/order-change-shipped.json` shows on `mutabik local`."""
@@ -241,8 +267,8 @@ def test_with_the_pipeline_running_a_shipped_order_ends_in_a_settled_document(
     def documents() -> list[Any]:
         return services.documents.list_day(amazon_tenant.tenant, services.clock().date())
 
-    assert wait_until(lambda: len(documents()) == 1 and is_settled(documents()[0]), 30)
-    assert documents()[0].type is DocumentType.DESPATCH_ADVICE
+    assert wait_until(lambda: len(documents()) == 2 and all(is_settled(d) for d in documents()), 30)
+    assert {d.type for d in documents()} == {DocumentType.SALES_INVOICE, DocumentType.DESPATCH_ADVICE}
 
 
 def test_saving_a_tenant_with_its_amazon_seller_id_routes_that_sellers_notifications(services: Any) -> None:

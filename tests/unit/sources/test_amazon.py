@@ -153,6 +153,7 @@ def test_fuzz_near_miss_notifications(body: Any) -> None:
     ("name", "kind"),
     [
         ("order-change", None),
+        ("order-change-unshipped", None),  # its invoice is pulled (test_amazon_pull.py)
         ("order-change-shipped", ShipmentCreated),
         ("order-change-shipped-sqs", ShipmentCreated),
         ("order-change-canceled", OrderCancelled),
