@@ -90,6 +90,34 @@ def test_a_refund_before_its_order_is_held_then_issued_against_the_invoice(
     assert exported["invoice"] == {"key": invoice_key, "number": "", "uuid": services.documents.get(invoice_key).uuid}
 
 
+def test_a_payment_providers_refund_and_collection_find_the_shops_invoice_through_orders_from(
+    runtime: Any, export_tenant: Any, services: Any
+) -> None:
+    """GIVEN a payment provider ("psp") that takes the payments of the shop's ("pos") orders, and the tenant's
+    mapping saying so (`sources.psp.orders_from = "pos"`) WHEN its collection and refund are pushed THEN they
+    are issued against the shop's invoice — without it they would wait for a `psp:` invoice that never comes."""
+    from mutabik.mapping.config import MappingConfig, SourceMapping
+
+    tenant = export_tenant.model_copy(
+        update={"mapping": MappingConfig(sources={"psp": SourceMapping(orders_from="pos")})}
+    )
+    services.tenants.put(tenant)
+    batch = _batch()
+    payment = {**batch["payment.captured"], "payment": {**batch["payment.captured"]["payment"], "source": "psp"}}
+    refund = {**batch["refund.created"], "refund": {**batch["refund.created"]["refund"], "source": "psp"}}
+    (order_key,) = _map(runtime, tenant.tenant, [_order_paid()])
+    assert _push(runtime, order_key) == {"batchItemFailures": []}
+
+    payment_key, refund_key = _map(runtime, tenant.tenant, [payment, refund])
+    assert payment_key.endswith("#collection#psp:POS-TAHSILAT-9911")
+    for key in (payment_key, refund_key):
+        assert _push(runtime, key) == {"batchItemFailures": []}
+        issued = services.documents.get(key)
+        assert issued.status is S.SUBMITTED, issued.error
+        exported = json.loads(services.blobs.get(issued.provider_refs["s3_key"]))
+        assert exported["invoice"]["key"] == order_key
+
+
 def test_a_collection_for_a_rejected_invoice_is_rejected_with_the_reason(
     runtime: Any, export_tenant: Any, services: Any
 ) -> None:

@@ -152,6 +152,10 @@ class SourceMapping(_Frozen):
 
     events: EventDocuments = Field(default_factory=dict)
     commission: CommissionMapping | None = None
+    #: The sender whose orders this sender's payments, refunds and cancellations refer to, when it reports no
+    #: orders itself: a payment provider taking a shop's payments (iyzico or Stripe for `woocommerce`), whose
+    #: order reference is the shop's order id. Empty: its own orders.
+    orders_from: str = Field(default="", pattern=r"^([a-z][a-z0-9_-]{0,39})?$")
 
     _events = field_validator("events")(_check_events)
 
@@ -174,6 +178,11 @@ class MappingConfig(_Frozen):
             if kind in table:
                 return table[kind]
         return DEFAULT_EVENT_DOCUMENTS.get(kind)
+
+    def order_source(self, source: str) -> str:
+        """The sender whose orders `source`'s payments and refunds refer to (itself unless `orders_from`)."""
+        own = self.sources.get(source)
+        return own.orders_from if own is not None and own.orders_from else source
 
     def commission_for(self, source: str) -> CommissionMapping:
         own = self.sources.get(source)

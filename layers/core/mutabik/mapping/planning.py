@@ -78,6 +78,7 @@ def plan(event: CanonicalEvent, mapping: MappingConfig) -> list[PlannedDocument]
             planned.append(PlannedDocument(DocumentType.JOURNAL_ENTRY, fee.reference, payload))
     if doc_type is None:
         return planned
+    orders_from = mapping.order_source(source)
 
     if isinstance(event, OrderPlaced | OrderPaid):
         order, applied = map_order(event.order, mapping)
@@ -85,14 +86,21 @@ def plan(event: CanonicalEvent, mapping: MappingConfig) -> list[PlannedDocument]
         planned.append(PlannedDocument(doc_type, f"{source}:{order.source_ref}", _with_note(payload, applied)))
     elif isinstance(event, OrderCancelled):
         cancellation = {"source": event.source, "order_ref": event.order_ref, "reason": event.reason}
+        if orders_from != source:
+            cancellation["order_source"] = orders_from
         planned.append(PlannedDocument(doc_type, f"{source}:{event.order_ref}", {"cancellation": cancellation}))
     elif isinstance(event, RefundCreated):
         refund, applied = map_refund(event.refund, mapping)
+        if orders_from != source:
+            refund = refund.model_copy(update={"order_source": orders_from})
         payload = {"refund": refund.model_dump(mode="json")}
         planned.append(PlannedDocument(doc_type, f"{source}:{refund.source_ref}", _with_note(payload, applied)))
     elif isinstance(event, PaymentCaptured):
-        payload = {"payment": event.payment.model_dump(mode="json")}
-        planned.insert(0, PlannedDocument(doc_type, f"{source}:{event.payment.source_ref}", payload))
+        payment = event.payment
+        if orders_from != source:
+            payment = payment.model_copy(update={"order_source": orders_from})
+        payload = {"payment": payment.model_dump(mode="json")}
+        planned.insert(0, PlannedDocument(doc_type, f"{source}:{payment.source_ref}", payload))
     elif isinstance(event, PayoutPaid):
         payload = {"payout": event.payout.model_dump(mode="json")}
         entry = payout_entry(event.payout, mapping.commission_for(source))

@@ -124,6 +124,9 @@ class Refund(_Frozen):
     source: str
     source_ref: str = Field(min_length=1)
     order_ref: str = Field(min_length=1)
+    #: The sender that reported the order, when it is not `source`: a payment provider refunding a shop's order
+    #: (set by the tenant's mapping, `sources.<sender>.orders_from`). Empty: `source`.
+    order_source: str = ""
     created_at: datetime
     amount: Money
     lines: tuple[RefundLine, ...] = ()
@@ -137,6 +140,8 @@ class Payment(_Frozen):
     source: str
     source_ref: str = Field(min_length=1)
     order_ref: str = ""
+    #: As on Refund: the sender whose order this pays, when it is not `source`.
+    order_source: str = ""
     captured_at: datetime
     amount: Money
     fee: Money | None = None

@@ -126,7 +126,9 @@ def _nothing_to_cancel(tenant: TenantConfig, provider: str, planned: PlannedDocu
     """Why a cancellation issues nothing ("" when it must be issued). Only an invoiced order is cancelled;
     an invoice still on its way (not final) is cancelled too: the pusher holds the cancellation until the
     invoice is final."""
-    invoice_key = keys.document_key(tenant.tenant, provider, DocumentType.SALES_INVOICE, planned.source_ref)
+    body = planned.payload["cancellation"]
+    order = f"{body.get('order_source') or body['source']}:{body['order_ref']}"
+    invoice_key = keys.document_key(tenant.tenant, provider, DocumentType.SALES_INVOICE, order)
     invoice = services.documents.get(invoice_key)
     if invoice is None:
         return CANCELLED_BEFORE_INVOICING

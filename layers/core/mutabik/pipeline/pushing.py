@@ -186,7 +186,9 @@ def _issued_invoice(document: Document, tenant: TenantConfig, services: Services
     """The sales invoice of the order a return, collection or cancellation refers to, once it is settled
     (or REJECTED, which the caller reports); None while it is missing or on its way."""
     ((_, body),) = document.payload.items()
-    order_ref, source = str(body.get("order_ref") or ""), str(body.get("source") or document.source)
+    # A payment provider's refund of a shop's order names the shop as `order_source` (mapping's `orders_from`).
+    order_ref = str(body.get("order_ref") or "")
+    source = str(body.get("order_source") or body.get("source") or document.source)
     if not order_ref:
         return None
     invoice_provider = tenant.routes.get(DocumentType.SALES_INVOICE, document.provider)
