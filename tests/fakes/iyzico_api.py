@@ -38,7 +38,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["DETAILS_PATH", "SAMPLE_PAYMENTS", "Fake", "payment"]
+__all__ = ["DETAILS_PATH", "SAMPLE_PAYMENTS", "SENDER", "Fake", "payment"]
+
+#: The sender whose API this fakes: `mutabik local` points every demo tenant's iyzico at it.
+SENDER = "iyzico"
 
 DETAILS_PATH = "/v2/reporting/payment/details"
 #: The order (paymentConversationId) of the committed sample notifications.
