@@ -37,6 +37,9 @@ from werkzeug.wrappers import Request, Response
 
 __all__ = ["SAMPLE_CHARGE", "SAMPLE_ORDER", "SAMPLE_PAYMENT_INTENT", "SPEC", "Fake"]
 
+#: The sender whose API this fakes: `mutabik local` points every demo tenant's stripe at it.
+SENDER = "stripe"
+
 SPEC = Path(__file__).resolve().parent / "specs" / "stripe" / "spec3.excerpt.json"
 #: What the samples in events/stripe name: the refund's PaymentIntent and charge, and the shop's order.
 SAMPLE_PAYMENT_INTENT = "pi_3QdemoTRY0001"
