@@ -40,12 +40,16 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["SAMPLE_RECEIPT", "SAMPLE_SHOP", "SPEC", "Fake"]
+__all__ = ["SAMPLE_RECEIPT", "SAMPLE_SHOP", "SENDER", "SPEC", "Fake"]
+
+#: The sender whose API this fakes: `mutabik local` points every demo tenant's etsy at it.
+SENDER = "etsy"
 
 SPEC = Path(__file__).resolve().parent / "specs" / "etsy" / "openapi.json"
 SAMPLE_SHOP = 51234567
 _RECEIPT = re.compile(r"^/v3/application/shops/([^/]+)/receipts/([^/]+)$")
 _TOKEN_PATH = "/v3/public/oauth/token"
+_TOKEN_FORM = frozenset({"grant_type", "client_id", "refresh_token"})
 
 
 def _money(amount: int) -> dict[str, Any]:
@@ -227,6 +231,8 @@ class Fake:
     def _token(self, request: Request) -> dict[str, Any]:
         form = request.form
         problems = [f"{name} is missing" for name in ("grant_type", "client_id", "refresh_token") if not form.get(name)]
+        # The docs list these three and no client secret: Etsy's apps are public clients.
+        problems += [f"{name} is not a documented parameter" for name in sorted(set(form) - _TOKEN_FORM)]
         if request.mimetype != "application/x-www-form-urlencoded":
             problems.append(f"Content-Type {request.mimetype!r}: the docs send a form")
         if problems:

@@ -56,8 +56,9 @@ class TokenEndpoint:
     url: str
     #: Sent with the password grant where the provider asks for it (Paraşüt: urn:ietf:wg:oauth:2.0:oob).
     redirect_uri: str = ""
-    #: Client credentials in the form body (Paraşüt, Doorkeeper) or as HTTP Basic (Xero, Intuit).
-    client_auth: Literal["body", "basic"] = "body"
+    #: Client credentials in the form body (Paraşüt, Doorkeeper), as HTTP Basic (Xero, Intuit), or only the
+    #: client id in the body for a public client that has no secret at the token endpoint (Etsy, PKCE).
+    client_auth: Literal["body", "basic", "public"] = "body"
 
 
 @dataclass(frozen=True)
@@ -221,13 +222,15 @@ class OAuthTokens:
     def _token_request(self, form: dict[str, str], secret: dict[str, Any]) -> dict[str, Any] | None:
         """The token endpoint's answer, or None when it refuses the grant (`invalid_grant`, RFC 6749 §5.2)."""
         client_id, client_secret = str(secret.get("client_id") or ""), str(secret.get("client_secret") or "")
-        if not (client_id and client_secret):
-            raise PermanentProviderError(
-                f"{self.secret_name} needs client_id and client_secret", provider=self.provider
-            )
+        public = self.endpoint.client_auth == "public"
+        if not (client_id and (client_secret or public)):
+            needed = "client_id" if public else "client_id and client_secret"
+            raise PermanentProviderError(f"{self.secret_name} needs {needed}", provider=self.provider)
         auth: httpx.BasicAuth | None = None
         if self.endpoint.client_auth == "basic":
             auth = httpx.BasicAuth(client_id, client_secret)
+        elif public:
+            form = {**form, "client_id": client_id}
         else:
             form = {**form, "client_id": client_id, "client_secret": client_secret}
         response = request(

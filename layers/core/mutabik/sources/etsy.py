@@ -101,7 +101,9 @@ PRODUCTION_URL = "https://api.etsy.com"
 #: The hosts Etsy's notifications name in `resource_url` (api.etsy.com in the docs, openapi.etsy.com in the
 #: OpenAPI description's `servers`).
 ETSY_API_HOSTS = frozenset({"api.etsy.com", "openapi.etsy.com"})
-TOKEN_ENDPOINT = TokenEndpoint(url="/v3/public/oauth/token")
+#: Refreshing sends grant_type, client_id and refresh_token only: Etsy treats apps as public clients
+#: (https://developers.etsy.com/documentation/essentials/authentication#refreshing-an-oauth-token).
+TOKEN_ENDPOINT = TokenEndpoint(url="/v3/public/oauth/token", client_auth="public")
 _RECEIPT_PATH = re.compile(r"/v3/application/shops/([1-9]\d{0,19})/receipts/([1-9]\d{0,19})/?")
 
 
