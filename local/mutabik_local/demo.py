@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from mutabik.mapping.config import MappingConfig, SourceMapping
 from mutabik.model.document import DocumentType
 from mutabik.model.party import Address, Party
 from mutabik.pipeline.services import Services
@@ -27,6 +28,11 @@ DEMO_SELLER = Party(
     tax_office="Kadıköy",
     address=Address(street="Moda Caddesi No: 12", district="Kadıköy", city="İstanbul", postal_code="34710"),
     email="muhasebe@kahve-dukkani.example",
+)
+#: The samples' payment providers take the payments of the Shopify sample order (5800000000001): their
+#: collections and refunds refer to its invoice (docs/mapping.md, `orders_from`).
+DEMO_MAPPING = MappingConfig(
+    sources={"iyzico": SourceMapping(orders_from="shopify"), "stripe": SourceMapping(orders_from="shopify")}
 )
 #: Hop-by-hop and API Gateway's own headers: not ours to resend.
 _DROPPED_HEADERS = frozenset({"host", "content-length", "connection", "x-amzn-trace-id", "x-forwarded-port"})
@@ -60,6 +66,7 @@ def seed_demo_tenant(root: Path, services: Services, *, provider: str = "export"
         sources={source: SourceSettings(account=_account(value)) for source, value in secrets.items()},
         routes=dict.fromkeys(DocumentType, provider),
         providers={provider: ProviderSettings()},
+        mapping=DEMO_MAPPING,
         invoice_series="KHV",
     )
     services.tenants.put(config)

@@ -122,7 +122,7 @@ def seed_provider_tenant(
     """A demo tenant: the demo seller and senders, every document type the provider supports routed to it."""
     import json
 
-    from mutabik_local.demo import DEMO_SELLER, demo_secrets
+    from mutabik_local.demo import DEMO_MAPPING, DEMO_SELLER, demo_secrets
 
     secrets = demo_secrets(root)
     for source, value in secrets.items():
@@ -135,6 +135,7 @@ def seed_provider_tenant(
         sources={source: SourceSettings() for source in secrets},
         routes=dict.fromkeys(document_types(provider), provider),
         providers={provider: ProviderSettings(base_url=base_url, options=options)},
+        mapping=DEMO_MAPPING,
         invoice_series="KHV",
     )
     services.tenants.put(config)
