@@ -143,3 +143,31 @@ def generic_delivery(events: list[dict[str, Any]], *, delivery_id: str | None = 
         "x-mutabik-timestamp": stamp,
         "x-mutabik-signature": "v1=" + signature(GENERIC_SECRET, stamp, raw),
     }
+
+
+def sender_api_tenant(
+    services: Any, sender: str, api: Any, api_url: str, *, api_credentials: bool = True, account: str = ""
+) -> Any:
+    """A fresh tenant taking `sender`'s deliveries signed with the samples' secret (events/secrets.json), its
+    sender API at a fake (`api`, served at `api_url`) with the fake's credentials in the sender-apis secret
+    unless `api_credentials` is false, every document to `export`. `account` routes a queue sender's seller."""
+    from pathlib import Path
+
+    from mutabik.model.document import DocumentType
+    from mutabik.store import keys
+    from mutabik.store.tenants import SourceSettings, TenantConfig
+    from mutabik_local.demo import DEMO_SELLER
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    samples = json.loads((Path(__file__).resolve().parents[1] / "events" / "secrets.json").read_text())
+    services.secrets.put(keys.source_secret_name(services.secrets.prefix, name, sender), samples[sender])
+    if api_credentials:
+        services.secrets.put(services.secrets.sender_api_secret_name(name, sender), json.dumps(api.credentials()))
+    config = TenantConfig(
+        tenant=name,
+        seller=DEMO_SELLER,
+        sources={sender: SourceSettings(api_url=api_url, options=api.options(), account=account)},
+        routes=dict.fromkeys(DocumentType, "export"),
+    )
+    services.tenants.put(config)
+    return config

@@ -6,7 +6,6 @@ and what is only unavailable for now comes back."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,7 @@ from mutabik.tax.decompose import decompose_order
 from tests.conftest import ROOT
 from tests.fakes import FakeServer
 from tests.fakes.amazon_sp_api import SAMPLE_ORDER, Fake
-from tests.support import drain, drain_all
+from tests.support import drain, drain_all, sender_api_tenant
 
 SELLER = "A3TH9S8BH6GOGM"  # the seller of every sample in events/amazon
 
@@ -78,22 +77,7 @@ def sp_api() -> Iterator[tuple[Fake, FakeServer]]:
 
 def amazon_tenant(services: Any, server: FakeServer, fake: Fake, *, credentials: bool = True) -> Any:
     """A tenant with the samples' seller routed to it, SP-API at the fake, every document to `export`."""
-    from mutabik.pipeline.intake import register_account
-    from mutabik.store.tenants import SourceSettings, TenantConfig
-    from mutabik_local.demo import DEMO_SELLER
-
-    config = TenantConfig(
-        tenant=f"t{uuid.uuid4().hex[:10]}",
-        seller=DEMO_SELLER,
-        sources={"amazon": SourceSettings(api_url=server.url, options=fake.options())},
-        routes=dict.fromkeys(DocumentType, "export"),
-    )
-    if credentials:
-        name = services.secrets.sender_api_secret_name(config.tenant, "amazon")
-        services.secrets.put(name, json.dumps(fake.credentials()))
-    services.tenants.put(config)
-    register_account(services, "amazon", SELLER, config.tenant)
-    return config
+    return sender_api_tenant(services, "amazon", fake, server.url, api_credentials=credentials, account=SELLER)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ with the reason; what Etsy cannot answer now leaves the message to come back.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,7 @@ from mutabik.store.deliveries import DeliveryState
 from tests.conftest import ROOT
 from tests.fakes import FakeServer
 from tests.fakes.etsy_api import Fake
-from tests.support import drain, drain_all
+from tests.support import drain, drain_all, sender_api_tenant
 
 PAID = "msg_2sDemoEtsyPaid0001"  # webhook-id of events/etsy/order-paid.json
 RECEIPT = "3456789012"
@@ -51,23 +50,7 @@ def fake() -> Iterator[Fake]:
 
 
 def etsy_tenant(services: Any, fake: Fake, *, api_credentials: bool = True) -> Any:
-    """A tenant taking Etsy's webhook (the samples' secret), its API at the fake, every document to `export`."""
-    from mutabik.store.tenants import SourceSettings, TenantConfig
-    from mutabik_local.demo import DEMO_SELLER
-
-    name = f"t{uuid.uuid4().hex[:10]}"
-    secrets = json.loads(Path(ROOT, "events", "secrets.json").read_text())
-    services.secrets.put(keys.source_secret_name(services.secrets.prefix, name, "etsy"), secrets["etsy"])
-    if api_credentials:
-        services.secrets.put(services.secrets.sender_api_secret_name(name, "etsy"), json.dumps(fake.credentials()))
-    config = TenantConfig(
-        tenant=name,
-        seller=DEMO_SELLER,
-        sources={"etsy": SourceSettings(api_url=fake.url, options=fake.options())},  # type: ignore[attr-defined]
-        routes=dict.fromkeys(DocumentType, "export"),
-    )
-    services.tenants.put(config)
-    return config
+    return sender_api_tenant(services, "etsy", fake, fake.url, api_credentials=api_credentials)  # type: ignore[attr-defined]
 
 
 def post(runtime: Any, services: Any, tenant: str, name: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,7 @@ from mutabik.store.deliveries import DeliveryState
 from tests.conftest import ROOT
 from tests.fakes import FakeServer
 from tests.fakes.iyzico_api import Fake
-from tests.support import drain, drain_all
+from tests.support import drain, drain_all, sender_api_tenant
 
 DEMO_SECRET = json.loads(Path(ROOT, "events", "secrets.json").read_text())["iyzico"]
 
@@ -52,22 +51,7 @@ def _empty_queues(runtime: Any) -> Iterator[None]:
 
 
 def iyzico_tenant(services: Any, fake: Fake, url: str, *, with_credentials: bool = True) -> Any:
-    """A tenant taking iyzico notifications (the samples' demo secret), its API at the fake, documents to export."""
-    from mutabik.store.tenants import SourceSettings, TenantConfig
-    from mutabik_local.demo import DEMO_SELLER
-
-    name = f"t{uuid.uuid4().hex[:10]}"
-    services.secrets.put(keys.source_secret_name(services.secrets.prefix, name, "iyzico"), DEMO_SECRET)
-    if with_credentials:
-        services.secrets.put(services.secrets.sender_api_secret_name(name, "iyzico"), json.dumps(fake.credentials()))
-    config = TenantConfig(
-        tenant=name,
-        seller=DEMO_SELLER,
-        sources={"iyzico": SourceSettings(api_url=url, options=fake.options())},
-        routes=dict.fromkeys(DocumentType, "export"),
-    )
-    services.tenants.put(config)
-    return config
+    return sender_api_tenant(services, "iyzico", fake, url, api_credentials=with_credentials)
 
 
 @pytest.fixture
