@@ -14,6 +14,7 @@ to the DLQ with the reason, replayable once the tenant has fixed what it says).
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ from mutabik.store.secrets import SecretStore
 from mutabik.store.tenants import ProviderSettings, SourceSettings, TenantConfig
 
 __all__ = ["SenderApi"]
+
+#: httpx clients by (base URL, timeout), for the life of the container (SenderApi.client).
+_CLIENTS: dict[tuple[str, float], httpx.Client] = {}
+_CLIENTS_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,18 @@ class SenderApi:
             timeout_seconds=self.timeout_seconds,
         )
 
-    def client(self, *, default_url: str, **kwargs: Any) -> httpx.Client:
-        """An httpx client on the tenant's API URL for this sender, or `default_url` (production)."""
-        return new_client(self.provider_context(), default_url=default_url, **kwargs)
+    def client(self, *, default_url: str) -> httpx.Client:
+        """The container's httpx client for the tenant's API URL for this sender, or `default_url` (production).
+
+        Shared by every delivery the warm mapper completes against that URL: a client costs its TLS context
+        (tens of ms). httpx clients are thread-safe; callers pass credentials per request and never close it.
+        """
+        key = (self.settings.api_url or default_url, self.timeout_seconds)
+        with _CLIENTS_GUARD:
+            client = _CLIENTS.get(key)
+            if client is None or client.is_closed:
+                client = _CLIENTS[key] = new_client(self.provider_context(), default_url=default_url)
+            return client
 
     def option(self, name: str, default: str = "") -> str:
         return self.settings.options.get(name, default)

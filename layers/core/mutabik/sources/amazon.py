@@ -44,7 +44,6 @@ taken against `api_url`, which defaults to the EU endpoint that serves amazon.co
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -424,21 +423,6 @@ class _ItemsAnswer(SenderShape):
     payload: _ItemsPage
 
 
-#: One client per API URL for the life of the container: a client costs its TLS context (tens of ms), and a
-#: warm mapper completes delivery after delivery against the same endpoint. httpx clients are thread-safe.
-_CLIENTS: dict[tuple[str, float], httpx.Client] = {}
-_CLIENTS_GUARD = threading.Lock()
-
-
-def _client(api: SenderApi) -> httpx.Client:
-    key = (api.settings.api_url, api.timeout_seconds)
-    with _CLIENTS_GUARD:
-        client = _CLIENTS.get(key)
-        if client is None or client.is_closed:
-            client = _CLIENTS[key] = api.client(default_url=PRODUCTION_URL)
-        return client
-
-
 #: Access tokens by app, seller authorisation and token endpoint, for the life of the container: an LWA token
 #: lasts an hour, and the refresh token that makes it never rotates, so threads may refresh side by side.
 _TOKENS = TokenMemo()
@@ -464,7 +448,7 @@ class _OrdersApi:
         self.credentials = api.credentials("client_id", "client_secret", "refresh_token")
         self.secret_name = api.secret_name
         self.token_url = api.option("token_url", LWA_TOKEN_URL)
-        self.client = _client(api)
+        self.client = api.client(default_url=PRODUCTION_URL)
         digest = hashlib.sha256(
             "\n".join((self.token_url, self.credentials["client_id"], self.credentials["refresh_token"])).encode()
         ).hexdigest()

@@ -332,16 +332,15 @@ def _pull_receipt(api: SenderApi, shop_id: str, receipt_id: str) -> _Receipt:
     """getShopReceipt with the shop's OAuth token, renewed (and its rotated refresh token stored) as needed."""
     credentials = api.credentials("client_id", "client_secret", "refresh_token")
     api_key = f"{credentials['client_id']}:{credentials['client_secret']}"
-    # The key header goes on the token request too: harmless where Etsy does not ask for it.
-    with api.client(default_url=PRODUCTION_URL, headers={"x-api-key": api_key}) as client:
-        tokens = OAuthTokens("etsy", api.provider_context(), api.secret_name, TOKEN_ENDPOINT, client)
-        path = f"/v3/application/shops/{shop_id}/receipts/{receipt_id}"
+    client = api.client(default_url=PRODUCTION_URL)
+    tokens = OAuthTokens("etsy", api.provider_context(), api.secret_name, TOKEN_ENDPOINT, client)
+    path = f"/v3/application/shops/{shop_id}/receipts/{receipt_id}"
 
-        def get(token: str) -> httpx.Response:
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            return request(client, "etsy", "GET", path, headers=headers)
+    def get(token: str) -> httpx.Response:
+        headers = {"x-api-key": api_key, "Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return request(client, "etsy", "GET", path, headers=headers)
 
-        response = tokens.send(get)
+    response = tokens.send(get)
     if response.status_code == httpx.codes.NOT_FOUND:
         raise PermanentProviderError(
             f"etsy has no receipt {receipt_id} in shop {shop_id} for this token ({_describe(response)})",

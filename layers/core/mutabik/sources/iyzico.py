@@ -264,8 +264,8 @@ def _read_payment(api: SenderApi, payment_id: str) -> _PaymentDetail:
         "Authorization": authorization(str(keys["api_key"]), str(keys["secret_key"]), random_key, DETAILS_PATH),
         "x-iyzi-rnd": random_key,
     }
-    with api.client(default_url=PRODUCTION_URL) as client:
-        response = request(client, "iyzico", "GET", DETAILS_PATH, params={"paymentId": payment_id}, headers=headers)
+    client = api.client(default_url=PRODUCTION_URL)
+    response = request(client, "iyzico", "GET", DETAILS_PATH, params={"paymentId": payment_id}, headers=headers)
     classify(response, "iyzico", _words)
     try:
         body = json.loads(response.content, parse_float=Decimal)

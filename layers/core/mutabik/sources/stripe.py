@@ -322,19 +322,14 @@ class _OrderReader:
 
     def __init__(self, api: SenderApi) -> None:
         self.api = api
-        self._client: httpx.Client | None = None
 
     def order_of(self, wanted: _Lookup) -> str:
-        try:
-            order = ""
-            if wanted.payment_intent:
-                order = self._order("payment_intents", wanted.payment_intent)
-            if not order and wanted.charge:
-                order = self._order("charges", wanted.charge)
-            return order
-        finally:
-            if self._client is not None:
-                self._client.close()
+        order = ""
+        if wanted.payment_intent:
+            order = self._order("payment_intents", wanted.payment_intent)
+        if not order and wanted.charge:
+            order = self._order("charges", wanted.charge)
+        return order
 
     def _order(self, resource: str, ident: str) -> str:
         cache = self.api.cache
@@ -353,13 +348,10 @@ class _OrderReader:
         return order
 
     def _read(self, resource: str, ident: str) -> _Looked:
-        if self._client is None:
-            key = str(self.api.credentials("secret_key")["secret_key"])
-            self._client = self.api.client(
-                default_url=PRODUCTION_URL,
-                headers={"Authorization": f"Bearer {key}", "Stripe-Version": STRIPE_VERSION},
-            )
-        response = request(self._client, "stripe", "GET", f"/v1/{resource}/{quote(ident, safe='')}")
+        key = str(self.api.credentials("secret_key")["secret_key"])
+        headers = {"Authorization": f"Bearer {key}", "Stripe-Version": STRIPE_VERSION}
+        client = self.api.client(default_url=PRODUCTION_URL)
+        response = request(client, "stripe", "GET", f"/v1/{resource}/{quote(ident, safe='')}", headers=headers)
         classify(response, "stripe", _stripe_words)
         try:
             body = response.json()
